@@ -1,0 +1,390 @@
+"""Timing, tables and the BENCHMARKS.md writer shared by the side-by-side benches.
+
+Every case times hartley and one or more peer libraries in the same process on
+the same arrays. Each implementation is warmed up once on a small input (so
+lazy imports and thread-pool start-up are not timed), then run a few times at
+full size; the best (minimum) time is kept. Absolute times on a shared machine
+are noisy, so the figure that matters is the ratio to hartley's time.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class PeerMissing(Exception):
+    """A peer library is not installed: its row is reported, not failed."""
+
+
+def need(module: str) -> Any:
+    """Import `module`, turning ImportError into PeerMissing."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise PeerMissing(f"{module} is not installed") from exc
+
+
+@dataclass
+class Entry:
+    """One implementation in a case: how to call it and how to label it."""
+
+    label: str
+    call: str  # the call, as shown in the table
+    threads: str
+    fn: Callable[[dict], Any]
+    tol: float = 1e-6  # largest difference from hartley's estimate expected
+
+
+@dataclass
+class Row:
+    entry: Entry
+    times: list[float] = field(default_factory=list)
+    value: Any = None
+    note: str = ""
+    failed: bool = False
+
+    @property
+    def best(self) -> float:
+        return min(self.times) if self.times else math.nan
+
+
+@dataclass
+class Case:
+    """A benchmark: a data set, hartley's call (the first entry) and its peers."""
+
+    name: str
+    title: str
+    data: Callable[[int], dict]  # size -> dict of arrays and a description
+    size: int
+    smoke_size: int
+    entries: list[Entry]
+    target: tuple[str, float] | None = None  # (peer label, minimum ratio)
+    notes: str = ""
+    rows: list[Row] = field(default_factory=list)
+    description: str = ""
+
+
+def run_entry(
+    entry: Entry, data: dict, warm: dict | None, repeats: int, budget: float
+) -> Row:
+    """Warm up, then time `entry` up to `repeats` times within `budget` seconds."""
+    row = Row(entry)
+    try:
+        if warm is not None:
+            entry.fn(warm)
+        spent = 0.0
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            row.value = entry.fn(data)
+            dt = time.perf_counter() - t0
+            row.times.append(dt)
+            spent += dt
+            if spent > budget:
+                break
+    except PeerMissing as exc:
+        row.note = str(exc)
+    except Exception as exc:  # noqa: BLE001 - reported in the table, then exit status
+        row.note = f"error: {type(exc).__name__}: {exc}"
+        row.failed = True
+    if row.value is not None and not np.all(
+        np.isfinite(np.asarray(row.value, dtype=float))
+    ):
+        row.note = f"non-finite estimate {row.value!r}"
+        row.failed = True
+    return row
+
+
+def run_case(case: Case, *, smoke: bool, repeats: int, budget: float) -> Case:
+    """Run every entry of `case` on the same data; fills `case.rows`."""
+    n = case.smoke_size if smoke else case.size
+    data = case.data(n)
+    case.description = data["desc"]
+    warm = None if smoke else case.data(case.smoke_size)
+    reps = 1 if smoke else repeats
+    case.rows = []
+    for entry in case.entries:
+        row = run_entry(entry, data, warm, reps, budget)
+        case.rows.append(row)
+        status = row.note or f"{row.best:.4g} s (best of {len(row.times)})"
+        print(f"  {case.name:<12} {entry.label:<22} {status}", flush=True)
+    return case
+
+
+# ----------------------------------------------------------------- formatting
+
+
+def fmt_value(v: Any) -> str:
+    if v is None:
+        return "-"
+    a = np.asarray(v, dtype=float)
+    if a.ndim == 0:
+        return f"{float(a):.5f}"
+    top = np.argsort(-a, kind="stable")[:5]
+    return f"{a.size} values, top 5 features {top.tolist()}"
+
+
+def fmt_diff(v: Any, ref: Any, tol: float) -> str:
+    """Absolute difference, marked when it exceeds what the estimators explain."""
+    if v is None or ref is None:
+        return "-"
+    a, b = np.asarray(v, dtype=float), np.asarray(ref, dtype=float)
+    if a.shape != b.shape:
+        return f"**shape {a.shape} vs {b.shape}**"
+    d = float(np.max(np.abs(a - b)))
+    text = f"{d:.1e}" if a.ndim == 0 else f"max {d:.1e}"
+    return text if d <= tol else f"**{text} (expected <= {tol:g})**"
+
+
+def fmt_time(t: float) -> str:
+    return "-" if math.isnan(t) else (f"{t:.3f}" if t < 10 else f"{t:.1f}")
+
+
+def ratio(row: Row, ref: Row) -> float:
+    return row.best / ref.best if row.times and ref.times else math.nan
+
+
+def target_line(case: Case, smoke: bool) -> str:
+    if case.target is None:
+        return ""
+    label, goal = case.target
+    if smoke:
+        return f"Target: {label} / hartley >= {goal:g}x (not evaluated in smoke mode)."
+    peer = next((r for r in case.rows if r.entry.label == label), None)
+    r = ratio(peer, case.rows[0]) if peer else math.nan
+    if math.isnan(r):
+        return f"Target: {label} / hartley >= {goal:g}x: **not measured**."
+    verdict = "**met**" if r >= goal else "**missed**"
+    return f"Target: {label} / hartley >= {goal:g}x: {verdict} ({r:.1f}x)."
+
+
+def case_markdown(case: Case, smoke: bool) -> str:
+    ref = case.rows[0]
+    lines = [
+        f"### {case.title}",
+        "",
+        case.description,
+        "",
+        (
+            "| implementation | call | threads | best time (s) | runs "
+            "| time / hartley | estimate (nats) | difference from hartley |"
+        ),
+        "|---|---|---|---:|---:|---:|---|---|",
+    ]
+    for row in case.rows:
+        e = row.entry
+        if row.note and not row.times:
+            lines.append(
+                f"| {e.label} | `{e.call}` | {e.threads} | {row.note} | | | | |"
+            )
+            continue
+        r = ratio(row, ref)
+        rtxt = "1 (reference)" if row is ref else f"{r:.1f}x" if r >= 1 else f"{r:.2f}x"
+        diff = "" if row is ref else fmt_diff(row.value, ref.value, e.tol)
+        lines.append(
+            f"| {e.label} | `{e.call}` | {e.threads} | {fmt_time(row.best)} | {len(row.times)} "
+            f"| {rtxt} | {fmt_value(row.value)} | {diff} |"
+        )
+    lines.append("")
+    if case.notes:
+        lines += [case.notes, ""]
+    tl = target_line(case, smoke)
+    if tl:
+        lines += [tl, ""]
+    return "\n".join(lines)
+
+
+# -------------------------------------------------------------------- memory
+
+
+def peak_rss_growth(fn: Callable[[dict], Any], data: dict) -> dict:
+    """Growth of this process's peak RSS while `fn(data)` runs, in bytes."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    value = fn(data)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"growth": (after - before) * 1024, "value": float(value)}  # maxrss: KiB
+
+
+def in_subprocess(args: list) -> dict:
+    """Run `python *args` and parse the JSON it prints last, or report its error."""
+    cmd = [sys.executable, *map(str, args)]
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines() or ["no output"]
+        return {"error": lines[-1]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def memory_markdown(title, desc, entries, results, *, input_bytes, limit, smoke):
+    """Table of peak RSS growth per implementation; `limit` applies to hartley."""
+    lines = [
+        f"### {title}",
+        "",
+        desc,
+        "",
+        "| implementation | call | threads | peak RSS growth (MB) | input multiple "
+        + "| estimate (nats) |",
+        "|---|---|---|---:|---:|---|",
+    ]
+    for label, res in results.items():
+        e = entries[label]
+        if "error" in res:
+            lines.append(f"| {label} | `{e.call}` | {e.threads} | {res['error']} | | |")
+            continue
+        mult = res["growth"] / input_bytes
+        lines.append(
+            f"| {label} | `{e.call}` | {e.threads} | {res['growth'] / 1e6:.1f} "
+            f"| {mult:.2f}x | {res['value']:.5f} |"
+        )
+        print(
+            f"  {'memory':<12} {label:<22} +{res['growth'] / 1e6:.1f} MB ({mult:.2f}x)"
+        )
+    lines.append("")
+    own = results.get("hartley", {})
+    if smoke:
+        lines.append(
+            f"Target: hartley <= {limit:g}x the input (not evaluated in smoke mode)."
+        )
+    elif "growth" not in own:
+        lines.append(f"Target: hartley <= {limit:g}x the input: **not measured**.")
+    else:
+        mult = own["growth"] / input_bytes
+        verdict = "**met**" if mult <= limit else "**missed**"
+        lines.append(
+            f"Target: hartley <= {limit:g}x the input: {verdict} ({mult:.2f}x)."
+        )
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------- machine
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine_markdown(dists: list[str]) -> str:
+    cpu = platform.processor() or "unknown"
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        found = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
+        cpu = found.group(1).strip() if found else cpu
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    mem = ""
+    try:
+        kb = int(
+            re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)
+        )
+        mem = f", {kb / 2**20:.0f} GiB RAM"
+    except (OSError, AttributeError):
+        pass
+    libs = ", ".join(f"{d} {_version(d)}" for d in ["hartley", *dists])
+    return "\n".join(
+        [
+            f"- CPU: {cpu}, {os.cpu_count()} logical cores ({usable} usable){mem}",
+            f"- OS: {platform.system()} {platform.release()}",
+            f"- Python {platform.python_version()}; {libs}",
+        ]
+    )
+
+
+# ------------------------------------------------------------------ report
+
+HEADER = """# Benchmarks
+
+hartley side by side with the libraries it replaces. Every case runs hartley and
+its peers in one process on the same seeded data; each implementation is warmed
+up once on a small input, then timed up to {repeats} times (fewer when one run
+exceeds {budget:g} s), and the best time is kept. `time / hartley` is the peer's
+best time divided by hartley's: higher means hartley is faster. This is a shared
+machine, so absolute times are noisy; the ratios are the figures to read.
+Estimates are in nats, and `difference from hartley` is the absolute difference
+(the largest one over features for the feature-ranking cases).
+
+Regenerate with `{command}`.
+
+## Machine
+
+{machine}
+
+## Estimators
+"""
+
+
+def case_json(case: Case) -> list[dict]:
+    """The raw measurements of `case`, for benches/results/."""
+    return [
+        {
+            "label": r.entry.label,
+            "call": r.entry.call,
+            "times": r.times,
+            "value": None if r.value is None else np.asarray(r.value, float).tolist(),
+            "note": r.note,
+        }
+        for r in case.rows
+    ]
+
+
+BEGIN, END = "<!-- begin {} -->", "<!-- end {} -->"
+
+
+def section(name: str, body: str) -> str:
+    return f"{BEGIN.format(name)}\n{body.rstrip()}\n{END.format(name)}\n"
+
+
+def write_report(
+    path: Path, header: str, sections: dict[str, str], order: list[str]
+) -> None:
+    """Write `path`: `header`, then one section per case in `order`.
+
+    Sections of cases that were not run this time are kept from the existing
+    file, so `--only NAME --write` refreshes one case without losing the rest.
+    """
+    old: dict[str, str] = {}
+    if path.exists():
+        text = path.read_text()
+        for name in order:
+            pattern = (
+                re.escape(BEGIN.format(name))
+                + r"\n(.*?)\n"
+                + re.escape(END.format(name))
+            )
+            found = re.search(pattern, text, re.DOTALL)
+            if found:
+                old[name] = found.group(1)
+    parts = [header.rstrip() + "\n"]
+    for name in order:
+        body = sections.get(name, old.get(name))
+        if body is not None:
+            parts.append(section(name, body))
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(parts))
+    tmp.replace(path)
+
+
+def today() -> str:
+    return datetime.date.today().isoformat()

@@ -1,0 +1,296 @@
+//! Input checks, scaling and tie-breaking jitter, shared by every estimator.
+
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::error::{Error, Result};
+
+/// A borrowed row-major matrix of `n` rows and `d` columns.
+#[derive(Debug, Clone, Copy)]
+pub struct Matrix<'a> {
+    data: &'a [f64],
+    n: usize,
+    d: usize,
+}
+
+impl<'a> Matrix<'a> {
+    /// Views `data` as `n` rows of `d` columns; fails unless `data.len() == n * d`.
+    pub fn new(data: &'a [f64], n: usize, d: usize) -> Result<Self> {
+        if n.checked_mul(d) != Some(data.len()) {
+            return Err(Error::invalid(
+                "data",
+                format!("{} values cannot form {n} rows of {d} columns", data.len()),
+            ));
+        }
+        Ok(Matrix { data, n, d })
+    }
+
+    /// One column per value.
+    pub fn column(data: &'a [f64]) -> Self {
+        Matrix {
+            data,
+            n: data.len(),
+            d: 1,
+        }
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.n
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.d
+    }
+
+    /// All values, row-major.
+    pub fn data(&self) -> &'a [f64] {
+        self.data
+    }
+
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> &'a [f64] {
+        &self.data[i * self.d..(i + 1) * self.d]
+    }
+}
+
+/// Purposes of independent random streams drawn from one user seed.
+#[derive(Debug, Clone, Copy)]
+#[repr(u64)]
+pub(crate) enum Purpose {
+    Jitter = 1,
+    Resample = 2,
+    Permute = 3,
+}
+
+/// A random stream for `(seed, purpose, index)`: streams for different
+/// purposes or indices are independent, and each is the same whatever the
+/// number of threads that draws from it.
+pub(crate) fn stream(seed: u64, purpose: Purpose, index: u64) -> Xoshiro256PlusPlus {
+    // SplitMix64 finaliser over the three words, so nearby seeds diverge.
+    let mut z = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add((purpose as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9))
+        .wrapping_add(index.wrapping_mul(0x94D0_49BB_1331_11EB));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    Xoshiro256PlusPlus::seed_from_u64(z ^ (z >> 31))
+}
+
+/// How the columns of an estimator's input are conditioned before the
+/// neighbour search.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prep {
+    /// Centre each column and divide it by its standard deviation.
+    pub standardize: bool,
+    /// Standard deviation of the Gaussian jitter added to each value, in
+    /// units of its column's standard deviation (0 adds none).
+    pub noise: f64,
+    /// Reject columns whose values are all equal.
+    pub reject_constant: bool,
+}
+
+impl Prep {
+    /// Validates `noise`.
+    pub fn check(&self) -> Result<()> {
+        if !(self.noise.is_finite() && self.noise >= 0.0) {
+            return Err(Error::invalid(
+                "noise",
+                format!("must be a finite number >= 0, got {}", self.noise),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Fails with [`Error::NonFinite`] at the first NaN or infinity.
+pub fn check_finite(m: Matrix<'_>, arg: &'static str) -> Result<()> {
+    match m.data.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(at) => Err(Error::NonFinite {
+            arg,
+            row: at / m.d.max(1),
+            col: at % m.d.max(1),
+        }),
+    }
+}
+
+/// Per-column mean and population standard deviation (two passes).
+pub fn column_moments(m: Matrix<'_>) -> Vec<(f64, f64)> {
+    let n = m.n.max(1) as f64;
+    let mut mean = vec![0.0; m.d];
+    for i in 0..m.n {
+        for (acc, v) in mean.iter_mut().zip(m.row(i)) {
+            *acc += v;
+        }
+    }
+    mean.iter_mut().for_each(|v| *v /= n);
+    let mut var = vec![0.0; m.d];
+    for i in 0..m.n {
+        for ((acc, v), mu) in var.iter_mut().zip(m.row(i)).zip(&mean) {
+            *acc += (v - mu) * (v - mu);
+        }
+    }
+    mean.into_iter()
+        .zip(var)
+        .map(|(mu, v)| (mu, (v / n).sqrt()))
+        .collect()
+}
+
+/// Stacks the column blocks `parts` side by side into one row-major matrix,
+/// after checking that they have the same number of rows and finite values,
+/// and applying `prep`. The jitter is drawn from `seed` in a fixed order.
+pub fn joint(parts: &[(Matrix<'_>, &'static str)], prep: Prep, seed: u64) -> Result<Vec<f64>> {
+    prep.check()?;
+    let (first, first_name) = parts[0];
+    let n = first.n;
+    for &(m, name) in parts {
+        if m.n != n {
+            return Err(Error::invalid(
+                name,
+                format!("has {} samples but {first_name} has {n}", m.n),
+            ));
+        }
+        if m.d == 0 {
+            return Err(Error::invalid(name, "has no columns"));
+        }
+        check_finite(m, name)?;
+    }
+    let width: usize = parts.iter().map(|(m, _)| m.d).sum();
+    // (shift, scale, jitter sd) for every output column.
+    let mut affine = Vec::with_capacity(width);
+    for &(m, name) in parts {
+        for (j, (mu, sd)) in column_moments(m).into_iter().enumerate() {
+            if sd == 0.0 && prep.reject_constant {
+                return Err(Error::invalid(
+                    name,
+                    format!("column {j} is constant; its differential entropy is -inf and information measures on it are undefined"),
+                ));
+            }
+            let spread = if sd > 0.0 { sd } else { mu.abs().max(1.0) };
+            affine.push(if prep.standardize {
+                (mu, 1.0 / spread, prep.noise)
+            } else {
+                (0.0, 1.0, prep.noise * spread)
+            });
+        }
+    }
+    let mut out = vec![0.0; n * width];
+    let mut rng = stream(seed, Purpose::Jitter, 0);
+    for i in 0..n {
+        let row = &mut out[i * width..(i + 1) * width];
+        let mut c = 0;
+        for (m, _) in parts {
+            for &v in m.row(i) {
+                let (shift, scale, sd) = affine[c];
+                let mut x = (v - shift) * scale;
+                if sd > 0.0 {
+                    let e: f64 = StandardNormal.sample(&mut rng);
+                    x += sd * e;
+                }
+                row[c] = x;
+                c += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Checks `k` against the number of samples an estimator sees.
+pub fn check_k(k: usize, n: usize, arg_n: &'static str) -> Result<()> {
+    if k == 0 {
+        return Err(Error::invalid("k", "must be at least 1"));
+    }
+    if n == 0 {
+        return Err(Error::invalid(arg_n, "is empty"));
+    }
+    if k >= n {
+        return Err(Error::invalid(
+            "k",
+            format!("must be smaller than the number of samples ({n}), got {k}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Copies the rows `rows` of a row-major matrix with `width` columns.
+pub fn gather_rows(data: &[f64], width: usize, rows: &[usize]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(rows.len() * width);
+    for &r in rows {
+        out.extend_from_slice(&data[r * width..(r + 1) * width]);
+    }
+    out
+}
+
+/// The largest float strictly below a positive `r` (0 for `r == 0`): the
+/// radius of a "strictly closer than r" count, exact for every scale.
+#[inline]
+pub fn strictly_below(r: f64) -> Option<f64> {
+    if r > 0.0 {
+        Some(r.next_down())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joint_standardizes_and_rejects() {
+        let x = [1.0, 2.0, 3.0, 4.0];
+        let y = [2.0, 2.0, 2.0, 2.0];
+        let prep = Prep {
+            standardize: true,
+            noise: 0.0,
+            reject_constant: true,
+        };
+        let out = joint(&[(Matrix::column(&x), "x")], prep, 0).unwrap();
+        let sd = (1.25f64).sqrt();
+        assert!((out[0] + 1.5 / sd).abs() < 1e-15);
+        let err = joint(
+            &[(Matrix::column(&x), "x"), (Matrix::column(&y), "y")],
+            prep,
+            0,
+        );
+        assert!(matches!(err, Err(Error::InvalidArgument { arg: "y", .. })));
+        let bad = [1.0, f64::NAN];
+        let err = joint(&[(Matrix::column(&bad), "x")], prep, 0);
+        assert_eq!(
+            err,
+            Err(Error::NonFinite {
+                arg: "x",
+                row: 1,
+                col: 0
+            })
+        );
+    }
+
+    #[test]
+    fn jitter_is_seeded() {
+        let x: Vec<f64> = (0..100).map(|i| (i % 3) as f64).collect();
+        let prep = Prep {
+            standardize: false,
+            noise: 1e-6,
+            reject_constant: true,
+        };
+        let a = joint(&[(Matrix::column(&x), "x")], prep, 7).unwrap();
+        let b = joint(&[(Matrix::column(&x), "x")], prep, 7).unwrap();
+        let c = joint(&[(Matrix::column(&x), "x")], prep, 8).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(a.iter().zip(&x).all(|(j, v)| (j - v).abs() < 1e-4));
+    }
+
+    #[test]
+    fn strict_radius() {
+        assert_eq!(strictly_below(0.0), None);
+        let r = strictly_below(1.0).unwrap();
+        assert!(r < 1.0 && r > 1.0 - 1e-15);
+        let tiny = strictly_below(1e-300).unwrap();
+        assert!(tiny < 1e-300 && tiny > 0.0);
+    }
+}

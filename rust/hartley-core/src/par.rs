@@ -1,0 +1,181 @@
+//! Parallelism as a value, and the control block of long computations.
+//!
+//! The core never reads environment variables or global settings: callers say
+//! how many threads to use with [`Threads`], and every parallel routine runs in
+//! a private rayon pool of that size (built lazily, one per size, never rayon's
+//! global pool). Reductions are organised in fixed-size chunks combined in a
+//! fixed order, so results do not depend on the number of threads.
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rayon::{ThreadPool, ThreadPoolBuilder};
+
+use crate::error::{Error, Result};
+
+/// Number of worker threads a computation may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Threads(NonZeroUsize);
+
+impl Threads {
+    /// Exactly `n` threads (`n = 0` is taken as 1).
+    pub fn new(n: usize) -> Self {
+        Threads(NonZeroUsize::new(n.max(1)).expect("n >= 1"))
+    }
+
+    /// One thread: everything runs sequentially on the pool's single worker.
+    pub fn sequential() -> Self {
+        Threads::new(1)
+    }
+
+    /// As many threads as the machine reports available cores.
+    pub fn all() -> Self {
+        Threads::new(std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
+    }
+
+    /// The thread count.
+    pub fn get(self) -> usize {
+        self.0.get()
+    }
+
+    /// Runs `f` inside the private pool of this size, so that rayon's parallel
+    /// iterators inside `f` use exactly these threads.
+    pub fn install<R: Send>(self, f: impl FnOnce() -> R + Send) -> R {
+        pool(self.get()).install(f)
+    }
+}
+
+impl Default for Threads {
+    fn default() -> Self {
+        Threads::all()
+    }
+}
+
+fn pool(n: usize) -> Arc<ThreadPool> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<ThreadPool>>>> = OnceLock::new();
+    let pools = POOLS.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut guard = pools
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    guard
+        .entry(n)
+        .or_insert_with(|| {
+            Arc::new(
+                ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .thread_name(|i| format!("hartley-{i}"))
+                    .build()
+                    .expect("building a rayon pool only fails if threads cannot be spawned"),
+            )
+        })
+        .clone()
+}
+
+/// Shared state between a long computation and whoever watches it: a
+/// cancellation flag that the computation polls, and a progress counter that
+/// it advances.
+#[derive(Debug, Default)]
+pub struct Control {
+    cancelled: AtomicBool,
+    done: AtomicU64,
+    total: AtomicU64,
+}
+
+impl Control {
+    /// A fresh control block: not cancelled, no progress.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the computation to stop at its next check.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Control::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// Returns [`Error::Cancelled`] once cancellation was requested.
+    pub fn check(&self) -> Result<()> {
+        if self.is_cancelled() {
+            Err(Error::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Adds `units` to the amount of work the computation will do.
+    pub fn add_total(&self, units: u64) {
+        self.total.fetch_add(units, Ordering::Relaxed);
+    }
+
+    /// Records `units` of finished work.
+    pub fn advance(&self, units: u64) {
+        self.done.fetch_add(units, Ordering::Relaxed);
+    }
+
+    /// `(done, total)` work units so far.
+    pub fn progress(&self) -> (u64, u64) {
+        (
+            self.done.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Size of the chunks that parallel reductions split their work into. Fixed,
+/// so that the order of floating-point additions never depends on threads.
+pub const CHUNK: usize = 2048;
+
+/// Sums `f(range)` over consecutive chunks of `0..n` in parallel,
+/// deterministically: chunk sums are computed in parallel and added in chunk
+/// order, so the result is the same for any number of threads. `f` sees one
+/// chunk at a time, so it can reuse scratch space across its indices. Polls
+/// `ctl` once per chunk and advances its progress by the chunk's length.
+pub fn par_chunk_sum(
+    n: usize,
+    ctl: &Control,
+    f: impl Fn(std::ops::Range<usize>) -> f64 + Sync,
+) -> Result<f64> {
+    use rayon::prelude::*;
+    let n_chunks = n.div_ceil(CHUNK);
+    let partial: Vec<Option<f64>> = (0..n_chunks)
+        .into_par_iter()
+        .map(|c| {
+            if ctl.is_cancelled() {
+                return None;
+            }
+            let lo = c * CHUNK;
+            let hi = (lo + CHUNK).min(n);
+            let s = f(lo..hi);
+            ctl.advance((hi - lo) as u64);
+            Some(s)
+        })
+        .collect();
+    let mut total = 0.0;
+    for s in partial {
+        total += s.ok_or(Error::Cancelled)?;
+    }
+    Ok(total)
+}
+
+/// Maps `f` over `0..n` in parallel into a vector (in index order), polling
+/// `ctl` before each item.
+pub fn par_map<T: Send>(
+    n: usize,
+    ctl: &Control,
+    f: impl Fn(usize) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    use rayon::prelude::*;
+    (0..n)
+        .into_par_iter()
+        .map(|i| {
+            ctl.check()?;
+            f(i)
+        })
+        .collect()
+}

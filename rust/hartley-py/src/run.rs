@@ -1,0 +1,124 @@
+//! The one helper through which every long call runs: it releases the GIL,
+//! runs the work in hartley's private thread pool, stays interruptible with
+//! Ctrl-C, optionally reports progress, and turns panics and core errors into
+//! Python exceptions.
+
+use std::io::Write;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use hartley_core::{Control, Threads};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::errors::{to_py, HartleyError};
+
+/// How often the waiting thread checks for signals and redraws progress.
+const TICK: Duration = Duration::from_millis(50);
+
+/// Maps scikit-learn style `n_jobs` onto a thread count: `None` is the
+/// library default (`HARTLEY_NUM_THREADS`, else all cores), `-1` all cores,
+/// `-2` all but one, and so on; `0` is an error.
+pub fn threads(n_jobs: Option<isize>) -> PyResult<Threads> {
+    let cores = Threads::all().get() as isize;
+    match n_jobs {
+        None => Ok(std::env::var("HARTLEY_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .map_or_else(Threads::all, Threads::new)),
+        Some(0) => Err(PyValueError::new_err(
+            "n_jobs: must be a positive thread count, -1 for all cores, or None; got 0",
+        )),
+        Some(n) if n > 0 => Ok(Threads::new(n as usize)),
+        Some(n) => Ok(Threads::new((cores + 1 + n).max(1) as usize)),
+    }
+}
+
+/// Runs `work` without the GIL on a helper thread while this thread waits,
+/// checking for Ctrl-C every [`TICK`] (which cancels the work through its
+/// [`Control`]) and drawing a progress line on stderr when `progress` is set.
+pub fn run<T: Send>(
+    py: Python<'_>,
+    n_jobs: Option<isize>,
+    progress: bool,
+    label: &str,
+    work: impl FnOnce(Threads, &Control) -> hartley_core::Result<T> + Send,
+) -> PyResult<T> {
+    let threads = threads(n_jobs)?;
+    let ctl = Control::new();
+    let (outcome, interrupt) = py.detach(|| {
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel::<()>();
+            let ctl_ref = &ctl;
+            let handle = scope.spawn(move || {
+                let out = catch_unwind(AssertUnwindSafe(|| work(threads, ctl_ref)));
+                let _ = tx.send(());
+                out
+            });
+            let mut interrupt: Option<PyErr> = None;
+            let started = Instant::now();
+            let mut drawn = false;
+            while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(TICK) {
+                if interrupt.is_none() {
+                    if let Err(e) = Python::attach(|py| py.check_signals()) {
+                        ctl.cancel();
+                        interrupt = Some(e);
+                    }
+                }
+                if progress && started.elapsed() > Duration::from_millis(200) {
+                    draw(label, &ctl, started);
+                    drawn = true;
+                }
+            }
+            if drawn {
+                draw(label, &ctl, started);
+                eprintln!();
+            }
+            (handle.join(), interrupt)
+        })
+    });
+    if let Some(e) = interrupt {
+        return Err(e);
+    }
+    match outcome {
+        Ok(Ok(Ok(v))) => Ok(v),
+        Ok(Ok(Err(e))) => Err(to_py(e)),
+        Ok(Err(payload)) | Err(payload) => Err(HartleyError::new_err(format!(
+            "internal error (a bug in hartley, please report it): {}",
+            panic_message(&payload)
+        ))),
+    }
+}
+
+fn draw(label: &str, ctl: &Control, started: Instant) {
+    let (done, total) = ctl.progress();
+    let frac = if total > 0 {
+        (done as f64 / total as f64).min(1.0)
+    } else {
+        0.0
+    };
+    let width = 30;
+    let filled = (frac * width as f64) as usize;
+    let mut err = std::io::stderr().lock();
+    let _ = write!(
+        err,
+        "\r{label} [{}{}] {:5.1}% {:.1}s",
+        "#".repeat(filled),
+        " ".repeat(width - filled),
+        100.0 * frac,
+        started.elapsed().as_secs_f64()
+    );
+    let _ = err.flush();
+}
+
+fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
