@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from hartley.cli import main
 from hartley.datasets import load_wine
 
@@ -36,7 +35,9 @@ def _dependent_columns(n: int = 500, seed: int = 7) -> dict[str, np.ndarray]:
     }
 
 
-def _write_csv(path: Path, cols: dict[str, np.ndarray], header: bool = True, sep: str = ",") -> Path:
+def _write_csv(
+    path: Path, cols: dict[str, np.ndarray], header: bool = True, sep: str = ","
+) -> Path:
     lines = [sep.join(cols)] if header else []
     lines += [sep.join(repr(float(v)) for v in row) for row in zip(*cols.values(), strict=True)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -118,7 +119,9 @@ def test_demo_small(capsys: pytest.CaptureFixture[str]) -> None:
     rows = [m for m in map(TRUTH_ROW.match, out.splitlines()) if m]
     assert len(rows) == 8, out
     truths = {m.group("label"): float(m.group("truth")) for m in rows}
-    assert truths["H(X), X ~ N(0, I_3)"] == pytest.approx(1.5 * math.log(2 * math.pi * math.e), abs=1e-4)
+    assert truths["H(X), X ~ N(0, I_3)"] == pytest.approx(
+        1.5 * math.log(2 * math.pi * math.e), abs=1e-4
+    )
     assert truths["I(X;Y), Gaussian, rho = 0.9"] == pytest.approx(-0.5 * math.log(0.19), abs=1e-4)
     assert truths["I(X;Y|Z), chain Z -> X -> Y"] == pytest.approx(0.5 * math.log(2), abs=1e-4)
     for m in rows:
@@ -148,7 +151,9 @@ def test_demo_rejects_tiny_n(capsys: pytest.CaptureFixture[str]) -> None:
 # ---------------------------------------------------------------- mi
 
 
-def test_mi_csv_dependent_and_independent(csv_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_mi_csv_dependent_and_independent(
+    csv_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["mi", str(csv_file), "--x", "a", "--y", "b"]) == 0
     strong = _value(capsys.readouterr().out, "I(X;Y)")
     assert strong > 0.5
@@ -175,7 +180,9 @@ def test_mi_csv_bits_interval_and_ksg2(csv_file: Path, capsys: pytest.CaptureFix
     assert _value(out, "I(X;Y)") == pytest.approx(nats, abs=0.15)
 
 
-def test_mi_npy_indices_and_conditioning(npy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_mi_npy_indices_and_conditioning(
+    npy_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["mi", str(npy_file), "--x", "0", "--y", "1,3"]) == 0
     out = capsys.readouterr().out
     assert "Y          1, 3" in out
@@ -205,11 +212,16 @@ def test_rank_discrete_text_target(tmp_path: Path, capsys: pytest.CaptureFixture
     rng = np.random.default_rng(11)
     n = 400
     cls = rng.integers(0, 3, n)
-    feats = {"signal": cls + 0.2 * rng.standard_normal(n), "weak": cls + 2.0 * rng.standard_normal(n),
-             "noise": rng.standard_normal(n)}
+    feats = {
+        "signal": cls + 0.2 * rng.standard_normal(n),
+        "weak": cls + 2.0 * rng.standard_normal(n),
+        "noise": rng.standard_normal(n),
+    }
     names = np.array(["red", "green", "blue"])[cls]
-    lines = [f"{s!r},{w!r},{z!r},{c}" for s, w, z, c in zip(*map(np.ndarray.tolist, feats.values()),
-                                                         names.tolist(), strict=True)]
+    lines = [
+        f"{s!r},{w!r},{z!r},{c}"
+        for s, w, z, c in zip(*map(np.ndarray.tolist, feats.values()), names.tolist(), strict=True)
+    ]
     text = "signal,weak,noise,colour\n" + "\n".join(lines) + "\n"
     path = tmp_path / "classes.csv"
     path.write_text(text, encoding="utf-8")
@@ -261,6 +273,13 @@ def test_error_non_numeric_cell(tmp_path: Path, capsys: pytest.CaptureFixture[st
     _assert_one_line_error(capsys, code, "'oops'")
 
 
+def test_error_missing_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "gaps.csv"
+    path.write_text("x,y\n1.0,2.0\n2.0,nan\n3.0,1.5\n4.0,inf\n", encoding="utf-8")
+    code = main(["mi", str(path), "--x", "x", "--y", "y"])
+    _assert_one_line_error(capsys, code, "'y'", "line 3", "2 of 4 rows")
+
+
 def test_error_malformed_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("x,y\n1,2\n3\n", encoding="utf-8")
@@ -273,7 +292,9 @@ def test_error_malformed_files(tmp_path: Path, capsys: pytest.CaptureFixture[str
     _assert_one_line_error(capsys, main(["mi", str(other), "--x", "0", "--y", "1"]), ".parquet")
 
 
-def test_error_from_estimator_is_one_line(csv_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_error_from_estimator_is_one_line(
+    csv_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["mi", str(csv_file), "--x", "a", "--y", "b", "--k", "5000"])
     _assert_one_line_error(capsys, code, "k")
 

@@ -17,19 +17,25 @@ from hartley.datasets import load_wine
 
 __all__ = ["DEFAULT_N", "run_demo"]
 
-DEFAULT_N = 2000
+DEFAULT_N = 5000
 CONFIDENCE = 0.95
 K = 3
 
-WINE_CREDIT = ("Data: Wine, UCI Machine Learning Repository (Forina, M. et al., "
-               "doi:10.24432/C5PC7J), licence CC BY 4.0.")
+WINE_CREDIT = (
+    "Data: Wine, UCI Machine Learning Repository (Forina, M. et al., "
+    "doi:10.24432/C5PC7J), licence CC BY 4.0."
+)
+
+
+Result = float | hartley.Estimate
+Runner = Callable[[np.random.Generator, int], Result]
 
 
 @dataclass(frozen=True)
 class Case:
     label: str
     truth: float
-    run: Callable[[np.random.Generator, int], object]  # returns a float or an Estimate
+    run: Runner
 
 
 def _gauss_pair(rng: np.random.Generator, n: int, rho: float) -> tuple[np.ndarray, np.ndarray]:
@@ -48,44 +54,42 @@ def _chain(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np
     return x, y, z
 
 
-def _ci_options(func: Callable[..., object], seed: int) -> dict[str, object]:
-    opts: dict[str, object] = {"random_state": seed}
-    if "ci" in inspect.signature(func).parameters:
-        opts["ci"] = CONFIDENCE
-    return opts
-
-
 def _cases(seed: int) -> list[Case]:
-    def ci(func: Callable[..., object]) -> dict[str, object]:
-        return _ci_options(func, seed)
+    opts: dict[str, object] = {"k": K, "ci": CONFIDENCE, "random_state": seed}
+    entropy: Callable[..., Result] = hartley.entropy
+    mi: Callable[..., Result] = hartley.mutual_info
+    cmi: Callable[..., Result] = hartley.conditional_mutual_info
+    kl: Callable[..., Result] = hartley.kl_divergence
+    # The divergence estimator may not offer an interval; then the row says n/a.
+    kl_opts = dict(opts)
+    if "ci" not in inspect.signature(kl).parameters:
+        del kl_opts["ci"]
 
-    def mi_gauss(rho: float) -> Callable[[np.random.Generator, int], object]:
-        def run(rng: np.random.Generator, n: int) -> object:
-            x, y = _gauss_pair(rng, n, rho)
-            return hartley.mutual_info(x, y, k=K, **ci(hartley.mutual_info))
+    def mi_gauss(rho: float) -> Runner:
+        def run(rng: np.random.Generator, n: int) -> Result:
+            return mi(*_gauss_pair(rng, n, rho), **opts)
+
         return run
 
-    def h_gauss(rng: np.random.Generator, n: int) -> object:
-        return hartley.entropy(rng.standard_normal((n, 3)), k=K, **ci(hartley.entropy))
+    def h_gauss(rng: np.random.Generator, n: int) -> Result:
+        return entropy(rng.standard_normal((n, 3)), **opts)
 
-    def h_unif(rng: np.random.Generator, n: int) -> object:
-        return hartley.entropy(rng.random((n, 2)), k=K, **ci(hartley.entropy))
+    def h_unif(rng: np.random.Generator, n: int) -> Result:
+        return entropy(rng.random((n, 2)), **opts)
 
-    def mi_unif(rng: np.random.Generator, n: int) -> object:
-        return hartley.mutual_info(rng.random(n), rng.random(n), k=K, **ci(hartley.mutual_info))
+    def mi_unif(rng: np.random.Generator, n: int) -> Result:
+        return mi(rng.random(n), rng.random(n), **opts)
 
-    def cmi_xy_z(rng: np.random.Generator, n: int) -> object:
+    def cmi_xy_z(rng: np.random.Generator, n: int) -> Result:
         x, y, z = _chain(rng, n)
-        return hartley.conditional_mutual_info(x, y, z, k=K, **ci(hartley.conditional_mutual_info))
+        return cmi(x, y, z, **opts)
 
-    def cmi_zy_x(rng: np.random.Generator, n: int) -> object:
+    def cmi_zy_x(rng: np.random.Generator, n: int) -> Result:
         x, y, z = _chain(rng, n)
-        return hartley.conditional_mutual_info(z, y, x, k=K, **ci(hartley.conditional_mutual_info))
+        return cmi(z, y, x, **opts)
 
-    def kl(rng: np.random.Generator, n: int) -> object:
-        p = rng.standard_normal(n)
-        q = 1.0 + rng.standard_normal(n)
-        return hartley.kl_divergence(p, q, **ci(hartley.kl_divergence))
+    def kl_gauss(rng: np.random.Generator, n: int) -> Result:
+        return kl(rng.standard_normal(n), 1.0 + rng.standard_normal(n), **kl_opts)
 
     return [
         Case("H(X), X ~ N(0, I_3)", 1.5 * math.log(2 * math.pi * math.e), h_gauss),
@@ -95,29 +99,35 @@ def _cases(seed: int) -> list[Case]:
         Case("I(X;Y), independent uniforms", 0.0, mi_unif),
         Case("I(X;Y|Z), chain Z -> X -> Y", 0.5 * math.log(2.0), cmi_xy_z),
         Case("I(Z;Y|X), same chain", 0.0, cmi_zy_x),
-        Case("D(P||Q), P = N(0,1), Q = N(1,1)", 0.5, kl),
+        Case("D(P||Q), P = N(0,1), Q = N(1,1)", 0.5, kl_gauss),
     ]
 
 
-def _truth_table(n: int, seed: int) -> str:
+def _truth_table(n: int, seed: int) -> tuple[str, bool]:
     rows = []
     for i, case in enumerate(_cases(seed)):
         rng = np.random.default_rng([seed, i])
         start = time.perf_counter()
         result = case.run(rng, n)
         elapsed = time.perf_counter() - start
-        value = float(result)  # type: ignore[arg-type]
-        low, high = getattr(result, "low", None), getattr(result, "high", None)
-        if low is None or high is None:
-            interval, covers = "n/a", "-"
+        if isinstance(result, hartley.Estimate):
+            interval = fmt_interval(result.low, result.high)
+            covers = "yes" if result.low <= case.truth <= result.high else "no"
         else:
-            interval = fmt_interval(low, high)
-            covers = "yes" if low <= case.truth <= high else "no"
-        rows.append([case.label, fmt_float(case.truth), fmt_float(value), interval, covers,
-                     fmt_seconds(elapsed)])
+            interval, covers = "n/a", "-"
+        rows.append(
+            [
+                case.label,
+                fmt_float(case.truth),
+                fmt_float(float(result)),
+                interval,
+                covers,
+                fmt_seconds(elapsed),
+            ]
+        )
     level = f"{CONFIDENCE * 100:g}%"
     headers = ["quantity", "truth", "estimate", f"{level} interval", "covers", "time"]
-    return format_table(headers, rows, align="lrrrlr")
+    return format_table(headers, rows, align="lrrrlr"), any(r[3] == "n/a" for r in rows)
 
 
 def _wine_table(seed: int) -> tuple[str, str]:
@@ -127,28 +137,36 @@ def _wine_table(seed: int) -> tuple[str, str]:
     elapsed = time.perf_counter() - start
     order = np.argsort(-scores, kind="stable")
     top = float(scores[order[0]])
-    rows = [[str(r), names[j], fmt_float(float(scores[j])), bar(float(scores[j]), top)]
-            for r, j in enumerate(order, start=1)]
+    rows = [
+        [str(r), names[j], fmt_float(float(scores[j])), bar(float(scores[j]), top)]
+        for r, j in enumerate(order, start=1)
+    ]
     table = format_table(["rank", "feature", "MI (nats)", ""], rows, align="rlrl")
-    summary = (f"mutual_info_classif, {X.shape[0]} wines x {X.shape[1]} measurements "
-               f"against 3 cultivars, k = {K}: {fmt_seconds(elapsed)}")
+    summary = (
+        f"mutual_info_classif, {X.shape[0]} wines x {X.shape[1]} measurements "
+        f"against 3 cultivars, k = {K}: {fmt_seconds(elapsed)}"
+    )
     return summary, table
 
 
 def run_demo(n: int = DEFAULT_N, seed: int = 0, out: TextIO | None = None) -> None:
     """Print the demo tables to ``out`` (standard output by default)."""
+
     def say(text: str = "") -> None:
         print(text, file=out)
 
-    version = getattr(hartley, "__version__", "")
-    say(f"hartley {version} demo: n = {n} samples per case, k = {K}, seed = {seed}".replace("  ", " "))
+    say(f"hartley {hartley.__version__} demo: n = {n} samples per case, k = {K}, seed = {seed}")
     say()
-    say(f"1. Estimates against closed-form truths (nats), with {CONFIDENCE * 100:g}% confidence intervals")
+    level = f"{CONFIDENCE * 100:g}%"
+    say(f"1. Estimates against closed-form truths (nats), with {level} confidence intervals")
     say()
-    say(_truth_table(n, seed))
+    table, missing = _truth_table(n, seed)
+    say(table)
     say()
     say("  covers: whether the interval contains the truth. The interval shows sampling")
     say("  spread only; k-NN estimates also carry a small bias that shrinks as n grows.")
+    if missing:
+        say("  n/a: that estimator does not offer an interval.")
     say()
     say("2. Which measurements tell three wine cultivars apart?")
     say()

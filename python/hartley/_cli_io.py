@@ -7,6 +7,7 @@ meant for the user, so the command line can print it and exit with status 2.
 from __future__ import annotations
 
 import csv
+import importlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -68,8 +69,10 @@ class Table:
             elif tok.isdigit() and int(tok) < len(self.names):
                 picked.append(int(tok))
             else:
-                raise CLIError(f"{option}: unknown column {tok!r} in {self.source} "
-                               f"(columns: {self.describe_columns()})")
+                raise CLIError(
+                    f"{option}: unknown column {tok!r} in {self.source} "
+                    f"(columns: {self.describe_columns()})"
+                )
         if len(set(picked)) != len(picked):
             raise CLIError(f"{option}: a column is listed twice in {spec!r}")
         return picked
@@ -85,11 +88,22 @@ class Table:
         out = np.empty((self.n_rows, len(positions)), dtype=np.float64)
         for j, pos in enumerate(positions):
             out[:, j] = self._to_float(pos)
+            bad = np.flatnonzero(~np.isfinite(out[:, j]))
+            if bad.size:
+                raise CLIError(
+                    f"column {self.names[pos]!r} in {self.source}, {self._where(int(bad[0]))}: "
+                    f"missing or non-finite value ({bad.size} of {self.n_rows} rows)"
+                )
         return out
+
+    def _where(self, row: int) -> str:
+        return f"line {self.lines[row]}" if self.lines else f"row {row + 1}"
 
     def labels(self, pos: int) -> np.ndarray:
         """A column read as class labels (numbers or text), coded 0..n_classes-1."""
         col = self.columns[pos]
+        if not isinstance(col, np.ndarray) and all(_is_number(c) for c in col):
+            col = np.array(col, dtype=np.float64)  # so that "1" and "1.0" are one class
         values = col if isinstance(col, np.ndarray) else np.asarray(col, dtype=object)
         if isinstance(col, np.ndarray) and np.isnan(col).any():
             raise CLIError(f"column {self.names[pos]!r} in {self.source} has missing values")
@@ -108,20 +122,27 @@ class Table:
             pass
         for row, cell in enumerate(col):
             if not isinstance(cell, str) or not _is_number(cell):
-                where = f"line {self.lines[row]}" if self.lines else f"row {row + 1}"
+                where = self._where(row)
                 shown = "an empty cell" if cell in ("", None) else f"{cell!r}"
-                raise CLIError(f"column {self.names[pos]!r} in {self.source}, {where}: "
-                               f"{shown} is not a number")
+                raise CLIError(
+                    f"column {self.names[pos]!r} in {self.source}, {where}: {shown} is not a number"
+                )
         raise CLIError(f"column {self.names[pos]!r} in {self.source} is not numeric")
 
 
 def read_table(path: str) -> Table:
     """Read a .csv, .tsv, .npy or .parquet file into a :class:`Table`."""
     suffix = os.path.splitext(path)[1].lower()
-    readers = {".csv": _read_delimited, ".tsv": _read_delimited,
-               ".npy": _read_npy, ".parquet": _read_parquet}
+    readers = {
+        ".csv": _read_delimited,
+        ".tsv": _read_delimited,
+        ".npy": _read_npy,
+        ".parquet": _read_parquet,
+    }
     if suffix not in readers:
-        raise CLIError(f"{path}: unsupported file type {suffix or '(none)'!r}; expected {_SUFFIXES}")
+        raise CLIError(
+            f"{path}: unsupported file type {suffix or '(none)'!r}; expected {_SUFFIXES}"
+        )
     if not os.path.exists(path):
         raise CLIError(f"{path}: no such file")
     if os.path.isdir(path):
@@ -150,7 +171,9 @@ def _read_delimited(path: str) -> Table:
     except UnicodeDecodeError:
         raise CLIError(f"{path}: not a UTF-8 text file") from None
     except csv.Error as exc:
-        raise CLIError(f"{path}: malformed {os.path.splitext(path)[1][1:].upper()} ({exc})") from None
+        raise CLIError(
+            f"{path}: malformed {os.path.splitext(path)[1][1:].upper()} ({exc})"
+        ) from None
     if not rows:
         raise CLIError(f"{path}: file is empty")
     has_header = not all(_is_number(c) for c in rows[0])
@@ -162,7 +185,9 @@ def _read_delimited(path: str) -> Table:
         if len(r) != width:
             fields = f"{len(r)} field" + ("" if len(r) == 1 else "s")
             raise CLIError(f"{path}: line {line} has {fields}, expected {width}")
-    columns: list[Column] = [list(c) for c in zip(*body, strict=True)] if body else [[] for _ in names]
+    columns: list[Column] = (
+        [list(c) for c in zip(*body, strict=True)] if body else [[] for _ in names]
+    )
     return Table(path, names, columns, len(body), lines=body_lines)
 
 
@@ -192,7 +217,7 @@ def _read_npy(path: str) -> Table:
 
 def _read_parquet(path: str) -> Table:
     try:
-        import pyarrow.parquet as pq
+        pq = importlib.import_module("pyarrow.parquet")
     except ImportError:
         raise CLIError("reading .parquet files needs pyarrow: pip install pyarrow") from None
     try:

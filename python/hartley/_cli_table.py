@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-__all__ = ["bar", "format_table", "fmt_float", "fmt_interval", "fmt_seconds", "unit_name"]
+__all__ = ["bar", "fmt_float", "fmt_interval", "fmt_seconds", "format_table", "unit_name"]
 
 
 def format_table(
@@ -34,8 +34,10 @@ def format_table(
     widths = [max(len(r[j]) for r in table) for j in range(ncol)]
 
     def line(cells: Sequence[str]) -> str:
-        parts = [c.ljust(w) if a == "l" else c.rjust(w)
-                 for c, w, a in zip(cells, widths, align, strict=True)]
+        parts = [
+            c.ljust(w) if a == "l" else c.rjust(w)
+            for c, w, a in zip(cells, widths, align, strict=True)
+        ]
         return (" " * indent + "  ".join(parts)).rstrip()
 
     out = []

@@ -33,7 +33,7 @@ pub fn conditional_mutual_info(
     prep::check_k(opts.k, x.rows(), "x")?;
     let (dx, dz, dy, k) = (x.cols(), z.cols(), y.cols(), opts.k);
     threads.install(|| {
-        estimate_with_interval(&joint, dx + dz + dy, k + 1, ci, opts.seed, ctl, |d| {
+        estimate_with_interval(joint, dx + dz + dy, k + 1, ci, opts.seed, ctl, |d| {
             cmi_prepared(d, dx, dz, dy, k, ctl)
         })
     })
@@ -41,7 +41,7 @@ pub fn conditional_mutual_info(
 
 /// Frenzel-Pompe on a prepared `[x | z | y]` matrix.
 pub fn cmi_prepared(
-    joint: &[f64],
+    joint: Vec<f64>,
     dx: usize,
     dz: usize,
     dy: usize,
@@ -61,7 +61,7 @@ pub fn cmi_prepared(
         for i in range {
             best.clear();
             let p = tree.point(i);
-            tree.knn::<MaxNorm>(p, i, &mut best);
+            tree.knn_of::<MaxNorm>(i, &mut best);
             s += match strictly_below(best.worst()) {
                 Some(r) => {
                     let nxz = mxz.count_within(&p[..dx + dz], r) - 1;

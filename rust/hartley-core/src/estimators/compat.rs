@@ -85,8 +85,7 @@ pub fn mutual_info_features(
                 | (Var::Continuous(c), Var::Discrete(labels)) => ross(c, labels, n_neighbors),
                 (Var::Continuous(a), Var::Continuous(b)) => {
                     let joint: Vec<f64> = a.iter().zip(b).flat_map(|(u, v)| [*u, *v]).collect();
-                    let tree = knn::build(&joint, 2);
-                    drop(joint);
+                    let tree = knn::build(joint, 2);
                     let mx = Marginal::new(knn::NeighbourSearch::points(&tree), 2, 0..1);
                     let my = sorted_y.as_ref().expect("continuous target has a marginal");
                     ksg_with(&tree, &mx, my, 1, n_neighbors, Ksg::One, &Control::new())?

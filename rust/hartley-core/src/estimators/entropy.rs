@@ -99,7 +99,7 @@ pub fn entropy(
     prep::check_k(opts.k, x.rows(), "x")?;
     let d = x.cols();
     threads.install(|| {
-        estimate_with_interval(&data, d, opts.k + 1, ci, opts.seed, ctl, |s| {
+        estimate_with_interval(data, d, opts.k + 1, ci, opts.seed, ctl, |s| {
             entropy_prepared(s, d, opts.k, opts.metric, ctl)
         })
     })
@@ -107,7 +107,7 @@ pub fn entropy(
 
 /// [`entropy`] on prepared data.
 pub fn entropy_prepared(
-    data: &[f64],
+    data: Vec<f64>,
     d: usize,
     k: usize,
     metric: Metric,
@@ -130,7 +130,7 @@ pub fn entropy_prepared(
 
 /// Mean over points of the log distance to the k-th neighbour under `N`.
 pub(crate) fn mean_log_kth<N: Norm>(
-    data: &[f64],
+    data: Vec<f64>,
     d: usize,
     k: usize,
     ctl: &Control,
@@ -142,7 +142,7 @@ pub(crate) fn mean_log_kth<N: Norm>(
         range
             .map(|i| {
                 best.clear();
-                tree.knn::<N>(tree.point(i), i, &mut best);
+                tree.knn_of::<N>(i, &mut best);
                 N::expand(best.worst()).ln()
             })
             .sum()

@@ -58,15 +58,15 @@ pub fn kl_divergence(
     let (n, m, d, k) = (x.rows(), y.rows(), x.cols(), opts.k);
     ctl.add_total(n as u64);
     let sum = threads.install(|| {
-        let tx = knn::build(&px, d);
-        let ty = knn::build(&py, d);
+        let tx = knn::build(px, d);
+        let ty = knn::build(py, d);
         par_chunk_sum(n, ctl, |range| {
             let mut best = KBest::new(k);
             let mut s = 0.0;
             for i in range {
                 let p = tx.point(i);
                 best.clear();
-                tx.knn::<Euclidean>(p, i, &mut best);
+                tx.knn_of::<Euclidean>(i, &mut best);
                 let rho = Euclidean::expand(best.worst());
                 best.clear();
                 ty.knn::<Euclidean>(p, usize::MAX, &mut best);

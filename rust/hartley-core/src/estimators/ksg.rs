@@ -69,7 +69,7 @@ pub fn mutual_info(
     prep::check_k(opts.k, x.rows(), "x")?;
     let (dx, dy, k) = (x.cols(), y.cols(), opts.k);
     threads.install(|| {
-        estimate_with_interval(&joint, dx + dy, k + 1, ci, opts.seed, ctl, |d| {
+        estimate_with_interval(joint, dx + dy, k + 1, ci, opts.seed, ctl, |d| {
             ksg_prepared(d, dx, dy, k, opts.estimator, ctl)
         })
     })
@@ -78,7 +78,7 @@ pub fn mutual_info(
 /// KSG on an already prepared joint matrix `[x | y]` (row-major, `dx + dy`
 /// columns).
 pub fn ksg_prepared(
-    joint: &[f64],
+    joint: Vec<f64>,
     dx: usize,
     dy: usize,
     k: usize,
@@ -113,7 +113,7 @@ pub fn ksg_with(
         for i in range {
             best.clear();
             let p = tree.point(i);
-            tree.knn::<MaxNorm>(p, i, &mut best);
+            tree.knn_of::<MaxNorm>(i, &mut best);
             let (px, py) = p.split_at(dx);
             s += match estimator {
                 Ksg::One => match strictly_below(best.worst()) {

@@ -46,11 +46,11 @@ pub fn mutual_info_mixed(
 ) -> Result<f64> {
     let joint = prepare(x, y, opts)?;
     prep::check_k(opts.k, x.rows(), "x")?;
-    threads.install(|| mixed_prepared(&joint, x.cols(), y.cols(), opts.k, ctl))
+    threads.install(|| mixed_prepared(joint, x.cols(), y.cols(), opts.k, ctl))
 }
 
 /// [`mutual_info_mixed`] on a prepared `[x | y]` matrix.
-pub fn mixed_prepared(joint: &[f64], dx: usize, dy: usize, k: usize, ctl: &Control) -> Result<f64> {
+pub fn mixed_prepared(joint: Vec<f64>, dx: usize, dy: usize, k: usize, ctl: &Control) -> Result<f64> {
     let d = dx + dy;
     let n = joint.len() / d;
     prep::check_k(k, n, "x")?;
@@ -65,7 +65,7 @@ pub fn mixed_prepared(joint: &[f64], dx: usize, dy: usize, k: usize, ctl: &Contr
         for i in range {
             best.clear();
             let p = tree.point(i);
-            tree.knn::<MaxNorm>(p, i, &mut best);
+            tree.knn_of::<MaxNorm>(i, &mut best);
             let rho = best.worst();
             let k_i = if rho > 0.0 {
                 k

@@ -71,13 +71,13 @@ pub struct Interval {
 /// `ci` is given, on half-samples of them to form the interval. `min_rows` is
 /// the smallest sample `est` accepts (k + 1 for most estimators).
 pub fn estimate_with_interval(
-    data: &[f64],
+    data: Vec<f64>,
     width: usize,
     min_rows: usize,
     ci: Option<Resampling>,
     seed: u64,
     ctl: &Control,
-    est: impl Fn(&[f64]) -> Result<f64> + Sync,
+    est: impl Fn(Vec<f64>) -> Result<f64> + Sync,
 ) -> Result<Estimate> {
     let n = data.len() / width;
     let Some(rs) = ci else {
@@ -99,14 +99,14 @@ pub fn estimate_with_interval(
         ));
     }
     ctl.add_total((n + rs.n_resamples * m) as u64);
-    let value = est(data)?;
+    let value = est(data.clone())?;
     let reps = par_map(rs.n_resamples, ctl, |b| {
         let mut rows: Vec<usize> = (0..n).collect();
         let mut rng = stream(seed, Purpose::Resample, b as u64);
         rows.partial_shuffle(&mut rng, m);
         rows.truncate(m);
         rows.sort_unstable();
-        est(&gather_rows(data, width, &rows))
+        est(gather_rows(&data, width, &rows))
     })?;
     let b = reps.len() as f64;
     let mean = reps.iter().sum::<f64>() / b;
@@ -133,7 +133,7 @@ pub fn permutation_null(
     n_permutations: usize,
     seed: u64,
     ctl: &Control,
-    est: impl Fn(&[f64]) -> Result<f64> + Sync,
+    est: impl Fn(Vec<f64>) -> Result<f64> + Sync,
 ) -> Result<(f64, Vec<f64>)> {
     if n_permutations == 0 {
         return Err(Error::invalid("n_permutations", "must be at least 1"));
@@ -141,7 +141,7 @@ pub fn permutation_null(
     let w = dx + dy;
     let n = data.len() / w;
     ctl.add_total((n * (n_permutations + 1)) as u64);
-    let value = est(data)?;
+    let value = est(data.to_vec())?;
     let null = par_map(n_permutations, ctl, |b| {
         let mut perm: Vec<usize> = (0..n).collect();
         perm.shuffle(&mut stream(seed, Purpose::Permute, b as u64));
@@ -149,7 +149,7 @@ pub fn permutation_null(
         for (i, &j) in perm.iter().enumerate() {
             copy[i * w + dx..(i + 1) * w].copy_from_slice(&data[j * w + dx..(j + 1) * w]);
         }
-        est(&copy)
+        est(copy)
     })?;
     Ok((value, null))
 }
@@ -245,12 +245,12 @@ mod tests {
             .map(|i| ((i * 7919) % 1000) as f64 / 1000.0)
             .collect();
         let ctl = Control::new();
-        let est = |d: &[f64]| Ok(d.iter().sum::<f64>() / d.len() as f64);
+        let est = |d: Vec<f64>| Ok(d.iter().sum::<f64>() / d.len() as f64);
         let rs = Resampling {
             n_resamples: 400,
             confidence: 0.95,
         };
-        let e = estimate_with_interval(&data, 1, 2, Some(rs), 3, &ctl, est).unwrap();
+        let e = estimate_with_interval(data.clone(), 1, 2, Some(rs), 3, &ctl, est).unwrap();
         let iv = e.interval.unwrap();
         let mean = e.value;
         let sd = (data.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64).sqrt();

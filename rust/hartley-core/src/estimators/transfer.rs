@@ -85,7 +85,7 @@ pub fn transfer_entropy(
     ctl.add_total(rows as u64);
     threads.install(|| {
         cmi_prepared(
-            &joint,
+            joint,
             emb.source_history * ds,
             emb.history * dt,
             dt,

@@ -1,0 +1,385 @@
+//! A balanced kd-tree with an implicit layout: node `i` has children `2i+1`
+//! and `2i+2`, every leaf sits at the same depth, and the points are stored
+//! in tree order so that a leaf's points are contiguous and queries issued
+//! in tree order find their data already cached. Every node keeps its
+//! bounding box: neighbour queries prune by the box's lower distance bound,
+//! range counts add whole subtrees whose box lies inside the query ball.
+//!
+//! The hot loops are generic over the dimension ([`Dim`]), so that the
+//! common low dimensions compile to fully unrolled code.
+
+use rayon::prelude::*;
+
+use super::{KBest, NeighbourSearch, Norm};
+
+/// Points per leaf: small enough for tight boxes, large enough to amortise
+/// the descent.
+const LEAF: usize = 16;
+
+/// Subtrees larger than this are built in parallel.
+const PAR_BUILD: usize = 1 << 14;
+
+/// A dimension known at compile time ([`Fixed`]) or only at run time
+/// ([`Dynamic`]).
+pub(crate) trait Dim: Copy + Send + Sync {
+    fn get(self) -> usize;
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Fixed<const D: usize>;
+
+impl<const D: usize> Dim for Fixed<D> {
+    #[inline(always)]
+    fn get(self) -> usize {
+        D
+    }
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Dynamic(usize);
+
+impl Dim for Dynamic {
+    #[inline(always)]
+    fn get(self) -> usize {
+        self.0
+    }
+}
+
+/// Runs `$body` with `$d` bound to the best [`Dim`] for `$dim`.
+macro_rules! with_dim {
+    ($dim:expr, $d:ident => $body:expr) => {
+        match $dim {
+            1 => {
+                let $d = Fixed::<1>;
+                $body
+            }
+            2 => {
+                let $d = Fixed::<2>;
+                $body
+            }
+            3 => {
+                let $d = Fixed::<3>;
+                $body
+            }
+            4 => {
+                let $d = Fixed::<4>;
+                $body
+            }
+            n => {
+                let $d = Dynamic(n);
+                $body
+            }
+        }
+    };
+}
+
+#[inline(always)]
+fn dist<N: Norm, D: Dim>(d: D, a: &[f64], b: &[f64]) -> f64 {
+    let (a, b) = (&a[..d.get()], &b[..d.get()]);
+    let mut acc = 0.0;
+    for j in 0..d.get() {
+        acc = N::fold(acc, (a[j] - b[j]).abs());
+    }
+    acc
+}
+
+/// A balanced kd-tree over points reordered into tree order.
+#[derive(Debug)]
+pub struct KdTree {
+    dim: usize,
+    pts: Vec<f64>,
+    /// `index[i]`: the input row of the point at tree position `i`.
+    index: Vec<u32>,
+    /// `(start, end)` positions of each node, heap-ordered.
+    range: Vec<(u32, u32)>,
+    /// Per node: `dim` lower bounds then `dim` upper bounds.
+    bounds: Vec<f64>,
+    first_leaf: usize,
+}
+
+impl KdTree {
+    /// Builds the tree over `data`, row-major with `dim` columns, reordering
+    /// the points in place into tree order.
+    pub fn build(mut data: Vec<f64>, dim: usize) -> Self {
+        assert!(dim > 0, "dimension must be positive");
+        let n = data.len() / dim;
+        assert!(n < u32::MAX as usize, "at most 2^32 - 2 points");
+        let mut depth = 0usize;
+        while (n >> depth) > LEAF {
+            depth += 1;
+        }
+        let n_nodes = (1usize << (depth + 1)) - 1;
+        let first_leaf = (1usize << depth) - 1;
+
+        let mut range = vec![(0u32, 0u32); n_nodes];
+        range[0] = (0, n as u32);
+        for node in 0..first_leaf {
+            let (s, e) = range[node];
+            let mid = s + (e - s) / 2;
+            range[2 * node + 1] = (s, mid);
+            range[2 * node + 2] = (mid, e);
+        }
+
+        data.truncate(n * dim);
+        let mut pts = data;
+        let mut index: Vec<u32> = (0..n as u32).collect();
+        with_dim!(dim, d => split(d, &mut pts, &mut index, depth));
+
+        let mut bounds = vec![0.0; n_nodes * 2 * dim];
+        bounds[first_leaf * 2 * dim..]
+            .par_chunks_mut(2 * dim)
+            .enumerate()
+            .for_each(|(l, b)| {
+                let (s, e) = range[first_leaf + l];
+                let (lo, hi) = b.split_at_mut(dim);
+                lo.fill(f64::INFINITY);
+                hi.fill(f64::NEG_INFINITY);
+                for p in pts[s as usize * dim..e as usize * dim].chunks_exact(dim) {
+                    for j in 0..dim {
+                        lo[j] = lo[j].min(p[j]);
+                        hi[j] = hi[j].max(p[j]);
+                    }
+                }
+            });
+        for node in (0..first_leaf).rev() {
+            let (head, tail) = bounds.split_at_mut((2 * node + 1) * 2 * dim);
+            let b = &mut head[node * 2 * dim..(node + 1) * 2 * dim];
+            let (l, r) = tail.split_at(2 * dim);
+            for j in 0..dim {
+                b[j] = l[j].min(r[j]);
+                b[dim + j] = l[dim + j].max(r[dim + j]);
+            }
+        }
+        KdTree {
+            dim,
+            pts,
+            index,
+            range,
+            bounds,
+            first_leaf,
+        }
+    }
+
+    /// Input row of the point at tree position `i`.
+    pub fn original_index(&self, i: usize) -> usize {
+        self.index[i] as usize
+    }
+
+    #[inline(always)]
+    fn lower<N: Norm, D: Dim>(&self, d: D, node: usize, q: &[f64]) -> f64 {
+        let w = d.get();
+        let b = &self.bounds[node * 2 * w..(node + 1) * 2 * w];
+        let (lo, hi) = b.split_at(w);
+        let mut acc = 0.0;
+        for j in 0..w {
+            acc = N::fold(acc, (lo[j] - q[j]).max(q[j] - hi[j]).max(0.0));
+        }
+        acc
+    }
+
+    #[inline(always)]
+    fn upper<N: Norm, D: Dim>(&self, d: D, node: usize, q: &[f64]) -> f64 {
+        let w = d.get();
+        let b = &self.bounds[node * 2 * w..(node + 1) * 2 * w];
+        let (lo, hi) = b.split_at(w);
+        let mut acc = 0.0;
+        for j in 0..w {
+            acc = N::fold(acc, (q[j] - lo[j]).max(hi[j] - q[j]));
+        }
+        acc
+    }
+
+    #[inline(always)]
+    fn scan_leaf<N: Norm, D: Dim>(&self, d: D, node: usize, q: &[f64], skip: usize, best: &mut KBest) {
+        let (s, e) = self.range[node];
+        let w = d.get();
+        for pos in s as usize..e as usize {
+            let dd = dist::<N, D>(d, q, &self.pts[pos * w..]);
+            if dd < best.worst() && pos != skip {
+                best.push(dd, pos as u32);
+            }
+        }
+    }
+
+    fn knn_node<N: Norm, D: Dim>(
+        &self,
+        d: D,
+        node: usize,
+        q: &[f64],
+        skip: usize,
+        done_leaf: usize,
+        best: &mut KBest,
+    ) {
+        if node >= self.first_leaf {
+            if node != done_leaf {
+                self.scan_leaf::<N, D>(d, node, q, skip, best);
+            }
+            return;
+        }
+        let (l, r) = (2 * node + 1, 2 * node + 2);
+        let (dl, dr) = (self.lower::<N, D>(d, l, q), self.lower::<N, D>(d, r, q));
+        let (first, second, d1, d2) = if dl <= dr { (l, r, dl, dr) } else { (r, l, dr, dl) };
+        if d1 < best.worst() {
+            self.knn_node::<N, D>(d, first, q, skip, done_leaf, best);
+        }
+        if d2 < best.worst() {
+            self.knn_node::<N, D>(d, second, q, skip, done_leaf, best);
+        }
+    }
+
+    /// Leaf holding tree position `i`.
+    #[inline]
+    fn leaf_of(&self, i: usize) -> usize {
+        let mut node = 0;
+        while node < self.first_leaf {
+            let (s, e) = self.range[node];
+            node = if (i as u32) < s + (e - s) / 2 { 2 * node + 1 } else { 2 * node + 2 };
+        }
+        node
+    }
+
+    fn count_node<N: Norm, D: Dim>(&self, d: D, node: usize, q: &[f64], r: f64) -> usize {
+        if self.lower::<N, D>(d, node, q) > r {
+            return 0;
+        }
+        let (s, e) = self.range[node];
+        if self.upper::<N, D>(d, node, q) <= r {
+            return (e - s) as usize;
+        }
+        if node >= self.first_leaf {
+            let w = d.get();
+            return (s as usize..e as usize)
+                .filter(|&pos| dist::<N, D>(d, q, &self.pts[pos * w..]) <= r)
+                .count();
+        }
+        self.count_node::<N, D>(d, 2 * node + 1, q, r) + self.count_node::<N, D>(d, 2 * node + 2, q, r)
+    }
+}
+
+impl NeighbourSearch for KdTree {
+    fn len(&self) -> usize {
+        self.index.len()
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn points(&self) -> &[f64] {
+        &self.pts
+    }
+    fn knn<N: Norm>(&self, q: &[f64], skip: usize, best: &mut KBest) {
+        if !self.index.is_empty() {
+            with_dim!(self.dim, d => self.knn_node::<N, _>(d, 0, q, skip, usize::MAX, best));
+        }
+    }
+    fn knn_of<N: Norm>(&self, i: usize, best: &mut KBest) {
+        let q = self.point(i);
+        // Seeding with the point's own leaf makes the descent prune at once.
+        let leaf = self.leaf_of(i);
+        with_dim!(self.dim, d => {
+            self.scan_leaf::<N, _>(d, leaf, q, i, best);
+            self.knn_node::<N, _>(d, 0, q, i, leaf, best);
+        });
+    }
+    fn count_within<N: Norm>(&self, q: &[f64], r: f64) -> usize {
+        if self.index.is_empty() {
+            return 0;
+        }
+        with_dim!(self.dim, d => self.count_node::<N, _>(d, 0, q, r))
+    }
+}
+
+/// Arranges the rows of `pts` (and `index` alongside) so that each node of
+/// a tree `depth` levels deep holds its rows: the lower half along the
+/// widest coordinate first, recursively.
+fn split<D: Dim>(d: D, pts: &mut [f64], index: &mut [u32], depth: usize) {
+    let n = index.len();
+    if depth == 0 || n < 2 {
+        return;
+    }
+    let w = d.get();
+    let mut lo = vec![f64::INFINITY; w];
+    let mut hi = vec![f64::NEG_INFINITY; w];
+    for row in pts.chunks_exact(w) {
+        for j in 0..w {
+            lo[j] = lo[j].min(row[j]);
+            hi[j] = hi[j].max(row[j]);
+        }
+    }
+    let axis = (0..w)
+        .max_by(|&a, &b| (hi[a] - lo[a]).total_cmp(&(hi[b] - lo[b])))
+        .unwrap_or(0);
+    let mid = n / 2;
+    select_rows(d, pts, index, mid, axis);
+    let (pl, pr) = pts.split_at_mut(mid * w);
+    let (il, ir) = index.split_at_mut(mid);
+    if n > PAR_BUILD {
+        rayon::join(|| split(d, pl, il, depth - 1), || split(d, pr, ir, depth - 1));
+    } else {
+        split(d, pl, il, depth - 1);
+        split(d, pr, ir, depth - 1);
+    }
+}
+
+#[inline(always)]
+fn swap_rows<D: Dim>(d: D, pts: &mut [f64], index: &mut [u32], a: usize, b: usize) {
+    let w = d.get();
+    for j in 0..w {
+        pts.swap(a * w + j, b * w + j);
+    }
+    index.swap(a, b);
+}
+
+/// Quickselect on rows by coordinate `axis`: afterwards row `kth` holds the
+/// value it would hold if sorted, no row before it is greater, and none after
+/// it is smaller. Rows move whole, so the data stays contiguous and later
+/// levels work on cache-resident slices. Hoare partitioning keeps runs of
+/// equal keys balanced.
+fn select_rows<D: Dim>(d: D, pts: &mut [f64], index: &mut [u32], kth: usize, axis: usize) {
+    let w = d.get();
+    let key = |pts: &[f64], i: usize| pts[i * w + axis];
+    let (mut lo, mut hi) = (0usize, index.len() - 1);
+    while hi > lo {
+        if hi - lo < 16 {
+            for i in lo + 1..=hi {
+                let mut j = i;
+                while j > lo && key(pts, j - 1) > key(pts, j) {
+                    swap_rows(d, pts, index, j - 1, j);
+                    j -= 1;
+                }
+            }
+            return;
+        }
+        let m = lo + (hi - lo) / 2;
+        if key(pts, m) < key(pts, lo) {
+            swap_rows(d, pts, index, m, lo);
+        }
+        if key(pts, hi) < key(pts, lo) {
+            swap_rows(d, pts, index, hi, lo);
+        }
+        if key(pts, hi) < key(pts, m) {
+            swap_rows(d, pts, index, hi, m);
+        }
+        let pivot = key(pts, m);
+        let (mut i, mut j) = (lo, hi);
+        loop {
+            while key(pts, i) < pivot {
+                i += 1;
+            }
+            while key(pts, j) > pivot {
+                j -= 1;
+            }
+            if i >= j {
+                break;
+            }
+            swap_rows(d, pts, index, i, j);
+            i += 1;
+            j -= 1;
+        }
+        // Rows lo..=j are <= pivot and rows j+1..=hi are >= pivot.
+        if kth <= j {
+            hi = j;
+        } else {
+            lo = j + 1;
+        }
+    }
+}
