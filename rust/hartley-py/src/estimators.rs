@@ -2,8 +2,8 @@
 //! that only Python sees (types, ranges) happens in the facade; everything
 //! about the data is checked by the core.
 
-use hartley_core::estimators::resample::{Estimate, Resampling};
 use hartley_core::estimators::entropy as kozachenko;
+use hartley_core::estimators::resample::{Estimate, Resampling};
 use hartley_core::estimators::{cmi, compat, kl, ksg, mixed, prep::Prep, transfer};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;

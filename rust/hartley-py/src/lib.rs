@@ -13,9 +13,13 @@ use pyo3::prelude::*;
 /// surface as `HartleyError` instead of aborting the interpreter.
 #[pyfunction]
 fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
-    run::run(py, Some(1), false, "panic", |_, _| -> hartley_core::Result<()> {
-        panic!("deliberate panic for tests")
-    })
+    run::run(
+        py,
+        Some(1),
+        false,
+        "panic",
+        |_, _| -> hartley_core::Result<()> { panic!("deliberate panic for tests") },
+    )
 }
 
 /// Thread count that `n_jobs` resolves to (for tests and diagnostics).

@@ -6,7 +6,7 @@
 //! counts taken strictly inside the joint k-th-neighbour max-norm distance.
 
 use super::digamma::digamma_int;
-use super::knn::{self, KBest, Marginal, MaxNorm, NeighbourSearch};
+use super::knn::{self, Hint, KBest, Marginal, MaxNorm, NeighbourSearch};
 use super::ksg::KsgOptions;
 use super::prep::{self, strictly_below, Matrix};
 use super::resample::{estimate_with_interval, Estimate, Resampling};
@@ -57,6 +57,7 @@ pub fn cmi_prepared(
     let mz = Marginal::new(tree.points(), d, dx..dx + dz);
     let sum = par_chunk_sum(n, ctl, |range| {
         let mut best = KBest::new(k);
+        let mut h = [Hint::default(); 3];
         let mut s = 0.0;
         for i in range {
             best.clear();
@@ -64,9 +65,9 @@ pub fn cmi_prepared(
             tree.knn_of::<MaxNorm>(i, &mut best);
             s += match strictly_below(best.worst()) {
                 Some(r) => {
-                    let nxz = mxz.count_within(&p[..dx + dz], r) - 1;
-                    let nzy = mzy.count_within(&p[dx..], r) - 1;
-                    let nz = mz.count_within(&p[dx..dx + dz], r) - 1;
+                    let nxz = mxz.count_near(&p[..dx + dz], r, &mut h[0]) - 1;
+                    let nzy = mzy.count_near(&p[dx..], r, &mut h[1]) - 1;
+                    let nz = mz.count_near(&p[dx..dx + dz], r, &mut h[2]) - 1;
                     digamma_int(nxz + 1) + digamma_int(nzy + 1) - digamma_int(nz + 1)
                 }
                 None => digamma_int(1),

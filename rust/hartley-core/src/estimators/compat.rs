@@ -13,7 +13,7 @@
 use rand_distr::{Distribution, StandardNormal};
 
 use super::digamma::digamma_int;
-use super::knn::{self, Marginal, Sorted1d};
+use super::knn::{self, Hint, Marginal, Sorted1d};
 use super::ksg::{ksg_with, Ksg};
 use super::prep::{check_finite, stream, strictly_below, Matrix, Purpose};
 use crate::error::{Error, Result};
@@ -181,8 +181,9 @@ pub fn ross(c: &[f64], labels: &[u32], k: usize) -> f64 {
     let all = Sorted1d::new(kept.iter().map(|q| q.0).collect());
     let m = kept.len();
     let mut acc = 0.0;
+    let mut hint = Hint::default();
     for &(v, r, kk, count) in &kept {
-        let within = all.count_within(v, r);
+        let within = all.count_near(v, r, &mut hint);
         acc += digamma_int(kk) - digamma_int(count) - digamma_int(within);
     }
     digamma_int(m) + acc / m as f64

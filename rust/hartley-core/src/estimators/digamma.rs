@@ -4,7 +4,7 @@
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
 /// Values of digamma at 1, 2, ..., `TABLE.len()`, filled at first use.
-const TABLE_LEN: usize = 64;
+const TABLE_LEN: usize = 1024;
 
 fn table() -> &'static [f64; TABLE_LEN] {
     use std::sync::OnceLock;

@@ -4,7 +4,7 @@
 //! information", Phys. Rev. E 69, 066138 (2004).
 
 use super::digamma::digamma_int;
-use super::knn::{self, KBest, Marginal, MaxNorm, NeighbourSearch, Norm};
+use super::knn::{self, Hint, KBest, Marginal, MaxNorm, NeighbourSearch, Norm};
 use super::prep::{self, strictly_below, Matrix, Prep};
 use super::resample::{estimate_with_interval, permutation_null, Estimate, Resampling};
 use crate::error::{Error, Result};
@@ -109,6 +109,7 @@ pub fn ksg_with(
     let n = tree.len();
     let sum = par_chunk_sum(n, ctl, |range| {
         let mut best = KBest::new(k);
+        let (mut hx, mut hy) = (Hint::default(), Hint::default());
         let mut s = 0.0;
         for i in range {
             best.clear();
@@ -118,8 +119,8 @@ pub fn ksg_with(
             s += match estimator {
                 Ksg::One => match strictly_below(best.worst()) {
                     Some(r) => {
-                        let nx = mx.count_within(px, r) - 1;
-                        let ny = my.count_within(py, r) - 1;
+                        let nx = mx.count_near(px, r, &mut hx) - 1;
+                        let ny = my.count_near(py, r, &mut hy) - 1;
                         digamma_int(nx + 1) + digamma_int(ny + 1)
                     }
                     None => 2.0 * digamma_int(1),
@@ -131,8 +132,8 @@ pub fn ksg_with(
                         ex = ex.max(MaxNorm::dist(px, qx));
                         ey = ey.max(MaxNorm::dist(py, qy));
                     }
-                    let nx = mx.count_within(px, ex) - 1;
-                    let ny = my.count_within(py, ey) - 1;
+                    let nx = mx.count_near(px, ex, &mut hx) - 1;
+                    let ny = my.count_near(py, ey, &mut hy) - 1;
                     digamma_int(nx) + digamma_int(ny)
                 }
             };

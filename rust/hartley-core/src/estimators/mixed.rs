@@ -9,7 +9,7 @@
 //! marginal. The estimate is the mean of xi_i.
 
 use super::digamma::digamma_int;
-use super::knn::{self, KBest, Marginal, MaxNorm, NeighbourSearch};
+use super::knn::{self, Hint, KBest, Marginal, MaxNorm, NeighbourSearch};
 use super::prep::{self, Matrix, Prep};
 use crate::error::Result;
 use crate::par::{par_chunk_sum, Control, Threads};
@@ -50,7 +50,13 @@ pub fn mutual_info_mixed(
 }
 
 /// [`mutual_info_mixed`] on a prepared `[x | y]` matrix.
-pub fn mixed_prepared(joint: Vec<f64>, dx: usize, dy: usize, k: usize, ctl: &Control) -> Result<f64> {
+pub fn mixed_prepared(
+    joint: Vec<f64>,
+    dx: usize,
+    dy: usize,
+    k: usize,
+    ctl: &Control,
+) -> Result<f64> {
     let d = dx + dy;
     let n = joint.len() / d;
     prep::check_k(k, n, "x")?;
@@ -61,6 +67,7 @@ pub fn mixed_prepared(joint: Vec<f64>, dx: usize, dy: usize, k: usize, ctl: &Con
     let log_n = (n as f64).ln();
     let sum = par_chunk_sum(n, ctl, |range| {
         let mut best = KBest::new(k);
+        let (mut hx, mut hy) = (Hint::default(), Hint::default());
         let mut s = 0.0;
         for i in range {
             best.clear();
@@ -72,8 +79,8 @@ pub fn mixed_prepared(joint: Vec<f64>, dx: usize, dy: usize, k: usize, ctl: &Con
             } else {
                 tree.count_within::<MaxNorm>(p, 0.0) - 1
             };
-            let nx = mx.count_within(&p[..dx], rho) - 1;
-            let ny = my.count_within(&p[dx..], rho) - 1;
+            let nx = mx.count_near(&p[..dx], rho, &mut hx) - 1;
+            let ny = my.count_near(&p[dx..], rho, &mut hy) - 1;
             s += digamma_int(k_i) + log_n - ((nx + 1) as f64).ln() - ((ny + 1) as f64).ln();
         }
         s

@@ -88,10 +88,11 @@ fn dist<N: Norm, D: Dim>(d: D, a: &[f64], b: &[f64]) -> f64 {
 pub struct KdTree {
     dim: usize,
     pts: Vec<f64>,
-    /// `index[i]`: the input row of the point at tree position `i`.
+    n: usize,
+    /// `index[i]`: the input row of the point at tree position `i` (empty
+    /// unless asked for at build time).
     index: Vec<u32>,
-    /// `(start, end)` positions of each node, heap-ordered.
-    range: Vec<(u32, u32)>,
+    depth: u32,
     /// Per node: `dim` lower bounds then `dim` upper bounds.
     bounds: Vec<f64>,
     first_leaf: usize,
@@ -99,8 +100,13 @@ pub struct KdTree {
 
 impl KdTree {
     /// Builds the tree over `data`, row-major with `dim` columns, reordering
-    /// the points in place into tree order.
-    pub fn build(mut data: Vec<f64>, dim: usize) -> Self {
+    /// the points in place into tree order. With `keep_index`, the tree
+    /// remembers each point's input row ([`KdTree::original_index`]).
+    ///
+    /// Node `j` of level `l` holds positions `floor(j n / 2^l)` up to
+    /// `floor((j + 1) n / 2^l)`: ranges follow from a formula, so none are
+    /// stored and the leaf of a position is one division away.
+    pub fn build(mut data: Vec<f64>, dim: usize, keep_index: bool) -> Self {
         assert!(dim > 0, "dimension must be positive");
         let n = data.len() / dim;
         assert!(n < u32::MAX as usize, "at most 2^32 - 2 points");
@@ -111,26 +117,20 @@ impl KdTree {
         let n_nodes = (1usize << (depth + 1)) - 1;
         let first_leaf = (1usize << depth) - 1;
 
-        let mut range = vec![(0u32, 0u32); n_nodes];
-        range[0] = (0, n as u32);
-        for node in 0..first_leaf {
-            let (s, e) = range[node];
-            let mid = s + (e - s) / 2;
-            range[2 * node + 1] = (s, mid);
-            range[2 * node + 2] = (mid, e);
-        }
-
         data.truncate(n * dim);
         let mut pts = data;
         let mut index: Vec<u32> = (0..n as u32).collect();
-        with_dim!(dim, d => split(d, &mut pts, &mut index, depth));
+        with_dim!(dim, d => split(d, &mut pts, &mut index, Node { n, level: 0, j: 0 }, depth));
+        if !keep_index {
+            index = Vec::new();
+        }
 
         let mut bounds = vec![0.0; n_nodes * 2 * dim];
         bounds[first_leaf * 2 * dim..]
             .par_chunks_mut(2 * dim)
             .enumerate()
             .for_each(|(l, b)| {
-                let (s, e) = range[first_leaf + l];
+                let (s, e) = node_range(n, depth as u32, first_leaf + l);
                 let (lo, hi) = b.split_at_mut(dim);
                 lo.fill(f64::INFINITY);
                 hi.fill(f64::NEG_INFINITY);
@@ -153,16 +153,25 @@ impl KdTree {
         KdTree {
             dim,
             pts,
+            n,
             index,
-            range,
+            depth: depth as u32,
             bounds,
             first_leaf,
         }
     }
 
     /// Input row of the point at tree position `i`.
+    ///
+    /// # Panics
+    /// If the tree was built without `keep_index`.
     pub fn original_index(&self, i: usize) -> usize {
         self.index[i] as usize
+    }
+
+    #[inline(always)]
+    fn range(&self, node: usize) -> (usize, usize) {
+        node_range(self.n, self.depth, node)
     }
 
     #[inline(always)]
@@ -190,10 +199,17 @@ impl KdTree {
     }
 
     #[inline(always)]
-    fn scan_leaf<N: Norm, D: Dim>(&self, d: D, node: usize, q: &[f64], skip: usize, best: &mut KBest) {
-        let (s, e) = self.range[node];
+    fn scan_leaf<N: Norm, D: Dim>(
+        &self,
+        d: D,
+        node: usize,
+        q: &[f64],
+        skip: usize,
+        best: &mut KBest,
+    ) {
+        let (s, e) = self.range(node);
         let w = d.get();
-        for pos in s as usize..e as usize {
+        for pos in s..e {
             let dd = dist::<N, D>(d, q, &self.pts[pos * w..]);
             if dd < best.worst() && pos != skip {
                 best.push(dd, pos as u32);
@@ -218,7 +234,11 @@ impl KdTree {
         }
         let (l, r) = (2 * node + 1, 2 * node + 2);
         let (dl, dr) = (self.lower::<N, D>(d, l, q), self.lower::<N, D>(d, r, q));
-        let (first, second, d1, d2) = if dl <= dr { (l, r, dl, dr) } else { (r, l, dr, dl) };
+        let (first, second, d1, d2) = if dl <= dr {
+            (l, r, dl, dr)
+        } else {
+            (r, l, dr, dl)
+        };
         if d1 < best.worst() {
             self.knn_node::<N, D>(d, first, q, skip, done_leaf, best);
         }
@@ -227,38 +247,70 @@ impl KdTree {
         }
     }
 
+    /// Neighbours of the point at position `i`: its own leaf first, then up
+    /// the tree, searching each sibling subtree that could hold a closer
+    /// point, until the search ball lies strictly inside an ancestor's box.
+    /// Strictly: a point outside a node's subtree can lie on the boundary of
+    /// its box only where it ties with the splitting coordinate.
+    fn knn_bottom_up<N: Norm, D: Dim>(&self, d: D, i: usize, best: &mut KBest) {
+        let q = &self.pts[i * d.get()..(i + 1) * d.get()];
+        let mut node = self.leaf_of(i);
+        self.scan_leaf::<N, D>(d, node, q, i, best);
+        while node != 0 {
+            if self.ball_inside::<N, D>(d, node, q, best.worst()) {
+                return;
+            }
+            let sibling = if node % 2 == 1 { node + 1 } else { node - 1 };
+            if self.lower::<N, D>(d, sibling, q) < best.worst() {
+                self.knn_node::<N, D>(d, sibling, q, i, usize::MAX, best);
+            }
+            node = (node - 1) / 2;
+        }
+    }
+
+    /// Whether the ball of reduced radius `r` around `q` lies strictly
+    /// inside the bounding box of `node`.
+    #[inline(always)]
+    fn ball_inside<N: Norm, D: Dim>(&self, d: D, node: usize, q: &[f64], r: f64) -> bool {
+        let w = d.get();
+        // Inflated a hair so that rounding in the comparisons can only
+        // make the test fail, never pass wrongly.
+        let rad = N::expand(r) * (1.0 + 1e-12);
+        let b = &self.bounds[node * 2 * w..(node + 1) * 2 * w];
+        let (lo, hi) = b.split_at(w);
+        (0..w).all(|j| q[j] - rad > lo[j] && q[j] + rad < hi[j])
+    }
+
     /// Leaf holding tree position `i`.
     #[inline]
     fn leaf_of(&self, i: usize) -> usize {
-        let mut node = 0;
-        while node < self.first_leaf {
-            let (s, e) = self.range[node];
-            node = if (i as u32) < s + (e - s) / 2 { 2 * node + 1 } else { 2 * node + 2 };
-        }
-        node
+        // Leaf j starts at floor(j n / L) <= i  <=>  j <= ((i + 1) L - 1) / n.
+        let leaves = 1u64 << self.depth;
+        self.first_leaf + (((i as u64 + 1) * leaves - 1) / self.n as u64) as usize
     }
 
     fn count_node<N: Norm, D: Dim>(&self, d: D, node: usize, q: &[f64], r: f64) -> usize {
         if self.lower::<N, D>(d, node, q) > r {
             return 0;
         }
-        let (s, e) = self.range[node];
+        let (s, e) = self.range(node);
         if self.upper::<N, D>(d, node, q) <= r {
-            return (e - s) as usize;
+            return e - s;
         }
         if node >= self.first_leaf {
             let w = d.get();
-            return (s as usize..e as usize)
+            return (s..e)
                 .filter(|&pos| dist::<N, D>(d, q, &self.pts[pos * w..]) <= r)
                 .count();
         }
-        self.count_node::<N, D>(d, 2 * node + 1, q, r) + self.count_node::<N, D>(d, 2 * node + 2, q, r)
+        self.count_node::<N, D>(d, 2 * node + 1, q, r)
+            + self.count_node::<N, D>(d, 2 * node + 2, q, r)
     }
 }
 
 impl NeighbourSearch for KdTree {
     fn len(&self) -> usize {
-        self.index.len()
+        self.n
     }
     fn dim(&self) -> usize {
         self.dim
@@ -267,33 +319,49 @@ impl NeighbourSearch for KdTree {
         &self.pts
     }
     fn knn<N: Norm>(&self, q: &[f64], skip: usize, best: &mut KBest) {
-        if !self.index.is_empty() {
+        if self.n > 0 {
             with_dim!(self.dim, d => self.knn_node::<N, _>(d, 0, q, skip, usize::MAX, best));
         }
     }
     fn knn_of<N: Norm>(&self, i: usize, best: &mut KBest) {
-        let q = self.point(i);
-        // Seeding with the point's own leaf makes the descent prune at once.
-        let leaf = self.leaf_of(i);
-        with_dim!(self.dim, d => {
-            self.scan_leaf::<N, _>(d, leaf, q, i, best);
-            self.knn_node::<N, _>(d, 0, q, i, leaf, best);
-        });
+        with_dim!(self.dim, d => self.knn_bottom_up::<N, _>(d, i, best));
     }
     fn count_within<N: Norm>(&self, q: &[f64], r: f64) -> usize {
-        if self.index.is_empty() {
+        if self.n == 0 {
             return 0;
         }
         with_dim!(self.dim, d => self.count_node::<N, _>(d, 0, q, r))
     }
 }
 
-/// Arranges the rows of `pts` (and `index` alongside) so that each node of
-/// a tree `depth` levels deep holds its rows: the lower half along the
-/// widest coordinate first, recursively.
-fn split<D: Dim>(d: D, pts: &mut [f64], index: &mut [u32], depth: usize) {
-    let n = index.len();
-    if depth == 0 || n < 2 {
+/// `(start, end)` positions of heap node `node` in a tree of `depth` levels
+/// over `n` points.
+#[inline(always)]
+fn node_range(n: usize, depth: u32, node: usize) -> (usize, usize) {
+    let level = (node + 1).ilog2();
+    debug_assert!(level <= depth);
+    let j = (node + 1 - (1usize << level)) as u64;
+    let n = n as u64;
+    (
+        ((j * n) >> level) as usize,
+        (((j + 1) * n) >> level) as usize,
+    )
+}
+
+/// Node `j` of `level` in a tree over `n` points.
+#[derive(Clone, Copy)]
+struct Node {
+    n: usize,
+    level: u32,
+    j: u64,
+}
+
+/// Arranges the rows of `pts` (and `index` alongside), which hold `node`'s
+/// range, so that each node `depth` levels below holds its rows: the lower
+/// part along the widest coordinate first, recursively.
+fn split<D: Dim>(d: D, pts: &mut [f64], index: &mut [u32], node: Node, depth: usize) {
+    let len = index.len();
+    if depth == 0 || len < 2 {
         return;
     }
     let w = d.get();
@@ -308,15 +376,31 @@ fn split<D: Dim>(d: D, pts: &mut [f64], index: &mut [u32], depth: usize) {
     let axis = (0..w)
         .max_by(|&a, &b| (hi[a] - lo[a]).total_cmp(&(hi[b] - lo[b])))
         .unwrap_or(0);
-    let mid = n / 2;
-    select_rows(d, pts, index, mid, axis);
+    let n = node.n as u64;
+    let start = ((node.j * n) >> node.level) as usize;
+    let mid = ((((2 * node.j + 1) * n) >> (node.level + 1)) as usize) - start;
+    if mid > 0 && mid < len {
+        select_rows(d, pts, index, mid, axis);
+    }
     let (pl, pr) = pts.split_at_mut(mid * w);
     let (il, ir) = index.split_at_mut(mid);
-    if n > PAR_BUILD {
-        rayon::join(|| split(d, pl, il, depth - 1), || split(d, pr, ir, depth - 1));
+    let left = Node {
+        n: node.n,
+        level: node.level + 1,
+        j: 2 * node.j,
+    };
+    let right = Node {
+        j: 2 * node.j + 1,
+        ..left
+    };
+    if len > PAR_BUILD {
+        rayon::join(
+            || split(d, pl, il, left, depth - 1),
+            || split(d, pr, ir, right, depth - 1),
+        );
     } else {
-        split(d, pl, il, depth - 1);
-        split(d, pr, ir, depth - 1);
+        split(d, pl, il, left, depth - 1);
+        split(d, pr, ir, right, depth - 1);
     }
 }
 

@@ -13,7 +13,7 @@ mod kdtree;
 mod marginal;
 
 pub use kdtree::KdTree;
-pub use marginal::{Marginal, Sorted1d};
+pub use marginal::{Hint, Marginal, Sorted1d};
 
 /// Above this dimension the brute-force scan replaces the tree.
 pub const MAX_TREE_DIM: usize = 24;
@@ -105,7 +105,7 @@ impl KBest {
         self.dist[self.dist.len() - 1]
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, d: f64, p: u32) {
         let mut j = self.dist.len() - 1;
         while j > 0 && self.dist[j - 1] > d {
@@ -154,20 +154,10 @@ pub trait NeighbourSearch: Sync {
     fn count_within<N: Norm>(&self, q: &[f64], r: f64) -> usize;
 }
 
-impl Search {
-    /// Input row of the point at position `i`.
-    pub fn original_index(&self, i: usize) -> usize {
-        match self {
-            Search::Tree(t) => t.original_index(i),
-            Search::Brute(_) => i,
-        }
-    }
-}
-
 /// Chooses the tree or the scan for `dim`-dimensional points and builds it.
 pub fn build(data: Vec<f64>, dim: usize) -> Search {
     if dim <= MAX_TREE_DIM {
-        Search::Tree(KdTree::build(data, dim))
+        Search::Tree(KdTree::build(data, dim, false))
     } else {
         Search::Brute(BruteForce::new(data, dim))
     }
@@ -277,7 +267,7 @@ mod tests {
 
     fn check<N: Norm>(n: usize, d: usize, k: usize) {
         let data = random(n, d, (n * 31 + d) as u64);
-        let tree = KdTree::build(data.clone(), d);
+        let tree = KdTree::build(data.clone(), d, true);
         let brute = BruteForce::new(data.clone(), d);
         let mut best = KBest::new(k);
         for pos in 0..n {
@@ -324,7 +314,7 @@ mod tests {
     #[test]
     fn duplicates_are_handled() {
         let data = vec![1.0; 50 * 2];
-        let tree = KdTree::build(data, 2);
+        let tree = KdTree::build(data, 2, false);
         let mut best = KBest::new(3);
         tree.knn::<MaxNorm>(tree.point(0), 0, &mut best);
         assert_eq!(best.worst(), 0.0);
