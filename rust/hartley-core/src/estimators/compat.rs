@@ -27,6 +27,7 @@ enum Var {
 
 /// Scores every column of `x` against `y`; `discrete[j]` says whether column
 /// `j` is discrete, `y_discrete` whether `y` is. Returns nats, one per column.
+#[allow(clippy::too_many_arguments)]
 pub fn mutual_info_features(
     x: Matrix<'_>,
     discrete: &[bool],

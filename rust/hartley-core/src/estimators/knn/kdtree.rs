@@ -134,7 +134,7 @@ impl KdTree {
                 let (lo, hi) = b.split_at_mut(dim);
                 lo.fill(f64::INFINITY);
                 hi.fill(f64::NEG_INFINITY);
-                for p in pts[s as usize * dim..e as usize * dim].chunks_exact(dim) {
+                for p in pts[s * dim..e * dim].chunks_exact(dim) {
                     for j in 0..dim {
                         lo[j] = lo[j].min(p[j]);
                         hi[j] = hi[j].max(p[j]);
