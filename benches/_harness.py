@@ -81,9 +81,7 @@ class Case:
     description: str = ""
 
 
-def run_entry(
-    entry: Entry, data: dict, warm: dict | None, repeats: int, budget: float
-) -> Row:
+def run_entry(entry: Entry, data: dict, warm: dict | None, repeats: int, budget: float) -> Row:
     """Warm up, then time `entry` up to `repeats` times within `budget` seconds."""
     row = Row(entry)
     try:
@@ -103,9 +101,7 @@ def run_entry(
     except Exception as exc:  # noqa: BLE001 - reported in the table, then exit status
         row.note = f"error: {type(exc).__name__}: {exc}"
         row.failed = True
-    if row.value is not None and not np.all(
-        np.isfinite(np.asarray(row.value, dtype=float))
-    ):
+    if row.value is not None and not np.all(np.isfinite(np.asarray(row.value, dtype=float))):
         row.note = f"non-finite estimate {row.value!r}"
         row.failed = True
     return row
@@ -190,9 +186,7 @@ def case_markdown(case: Case, smoke: bool) -> str:
     for row in case.rows:
         e = row.entry
         if row.note and not row.times:
-            lines.append(
-                f"| {e.label} | `{e.call}` | {e.threads} | {row.note} | | | | |"
-            )
+            lines.append(f"| {e.label} | `{e.call}` | {e.threads} | {row.note} | | | | |")
             continue
         r = ratio(row, ref)
         rtxt = "1 (reference)" if row is ref else f"{r:.1f}x" if r >= 1 else f"{r:.2f}x"
@@ -213,12 +207,29 @@ def case_markdown(case: Case, smoke: bool) -> str:
 # -------------------------------------------------------------------- memory
 
 
+def _peak_rss() -> int:
+    """Peak resident set size of this process so far, in bytes.
+
+    On Linux this reads VmHWM: `getrusage` maxrss survives exec, so a child
+    started by a large process would report its parent's peak.
+    """
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024
+    except (OSError, AttributeError):
+        scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, else KiB
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
 def peak_rss_growth(fn: Callable[[dict], Any], data: dict) -> dict:
     """Growth of this process's peak RSS while `fn(data)` runs, in bytes."""
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:  # restart the peak from the current RSS (Linux >= 4.0)
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+    before = _peak_rss()
     value = fn(data)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"growth": (after - before) * 1024, "value": float(value)}  # maxrss: KiB
+    return {"growth": _peak_rss() - before, "value": float(value)}
 
 
 def in_subprocess(args: list) -> dict:
@@ -252,23 +263,17 @@ def memory_markdown(title, desc, entries, results, *, input_bytes, limit, smoke)
             f"| {label} | `{e.call}` | {e.threads} | {res['growth'] / 1e6:.1f} "
             f"| {mult:.2f}x | {res['value']:.5f} |"
         )
-        print(
-            f"  {'memory':<12} {label:<22} +{res['growth'] / 1e6:.1f} MB ({mult:.2f}x)"
-        )
+        print(f"  {'memory':<12} {label:<22} +{res['growth'] / 1e6:.1f} MB ({mult:.2f}x)")
     lines.append("")
     own = results.get("hartley", {})
     if smoke:
-        lines.append(
-            f"Target: hartley <= {limit:g}x the input (not evaluated in smoke mode)."
-        )
+        lines.append(f"Target: hartley <= {limit:g}x the input (not evaluated in smoke mode).")
     elif "growth" not in own:
         lines.append(f"Target: hartley <= {limit:g}x the input: **not measured**.")
     else:
         mult = own["growth"] / input_bytes
         verdict = "**met**" if mult <= limit else "**missed**"
-        lines.append(
-            f"Target: hartley <= {limit:g}x the input: {verdict} ({mult:.2f}x)."
-        )
+        lines.append(f"Target: hartley <= {limit:g}x the input: {verdict} ({mult:.2f}x).")
     return "\n".join(lines) + "\n"
 
 
@@ -296,9 +301,7 @@ def machine_markdown(dists: list[str]) -> str:
         usable = os.cpu_count()
     mem = ""
     try:
-        kb = int(
-            re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)
-        )
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
         mem = f", {kb / 2**20:.0f} GiB RAM"
     except (OSError, AttributeError):
         pass
@@ -356,9 +359,7 @@ def section(name: str, body: str) -> str:
     return f"{BEGIN.format(name)}\n{body.rstrip()}\n{END.format(name)}\n"
 
 
-def write_report(
-    path: Path, header: str, sections: dict[str, str], order: list[str]
-) -> None:
+def write_report(path: Path, header: str, sections: dict[str, str], order: list[str]) -> None:
     """Write `path`: `header`, then one section per case in `order`.
 
     Sections of cases that were not run this time are kept from the existing
@@ -368,11 +369,7 @@ def write_report(
     if path.exists():
         text = path.read_text()
         for name in order:
-            pattern = (
-                re.escape(BEGIN.format(name))
-                + r"\n(.*?)\n"
-                + re.escape(END.format(name))
-            )
+            pattern = re.escape(BEGIN.format(name)) + r"\n(.*?)\n" + re.escape(END.format(name))
             found = re.search(pattern, text, re.DOTALL)
             if found:
                 old[name] = found.group(1)

@@ -310,14 +310,14 @@ def run_memory(smoke: bool) -> tuple[str, bool, dict]:
     n = SMOKE_N if smoke else MEMORY_N
     script = Path(__file__).resolve()
     results = {
-        label: in_subprocess([script, "--memory-child", label, str(n)])
-        for label in MEMORY_LIBS
+        label: in_subprocess([script, "--memory-child", label, str(n)]) for label in MEMORY_LIBS
     }
     desc = (
         f"Data as in the 1-D case (n = {n:,}); x and y are float64, "
         f"{16 * n / 1e6:g} MB together. Each library runs in a fresh process; the "
-        "figure is the growth of peak RSS (`getrusage` maxrss) during the call, over "
-        "a baseline taken after importing the library and creating the data."
+        "figure is the growth of peak RSS during the call (VmHWM, the maxrss of "
+        "`getrusage`), over a baseline taken after importing the library and "
+        "creating the data."
     )
     body = memory_markdown(
         "Peak memory of 1-D mutual information",
@@ -338,9 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = build_cases()
     names = [c.name for c in cases] + ["memory"]
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--smoke", action="store_true", help="run every case once on tiny inputs"
-    )
+    ap.add_argument("--smoke", action="store_true", help="run every case once on tiny inputs")
     ap.add_argument(
         "--only",
         action="append",
@@ -349,18 +347,14 @@ def main(argv: list[str] | None = None) -> int:
         help=f"run only this case (repeatable): {', '.join(names)}",
     )
     ap.add_argument("--write", action="store_true", help="regenerate BENCHMARKS.md")
-    ap.add_argument(
-        "--repeats", type=int, default=3, help="timed runs per implementation"
-    )
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs per implementation")
     ap.add_argument(
         "--budget",
         type=float,
         default=60.0,
         help="stop repeating once an implementation has run this many seconds",
     )
-    ap.add_argument(
-        "--memory-child", nargs=2, metavar=("LIB", "N"), help=argparse.SUPPRESS
-    )
+    ap.add_argument("--memory-child", nargs=2, metavar=("LIB", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.memory_child:
         memory_child(args.memory_child[0], int(args.memory_child[1]))
@@ -385,9 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         failed = failed or mem_failed
 
     for name, body in sections.items():
-        sections[name] = (
-            body.rstrip() + f"\n\nRun on {today()} with `{command.strip()}`.\n"
-        )
+        sections[name] = body.rstrip() + f"\n\nRun on {today()} with `{command.strip()}`.\n"
         print("\n" + sections[name])
     if not args.smoke:
         out = ROOT / "benches" / "results"

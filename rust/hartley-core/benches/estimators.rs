@@ -1,5 +1,6 @@
 //! Criterion benches of the estimator kernels: KSG on 1-D and 5-D pairs,
 //! Kozachenko-Leonenko entropy.
+#![allow(missing_docs)] // criterion_group! generates an undocumented function
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use hartley_core::estimators::entropy::{self, EntropyOptions, Metric};
