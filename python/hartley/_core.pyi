@@ -3,6 +3,20 @@
 import numpy as np
 import numpy.typing as npt
 
+__all__ = [
+    "HartleyError",
+    "__version__",
+    "_panic_for_tests",
+    "_resolve_threads",
+    "conditional_mutual_info",
+    "entropy",
+    "kl_divergence",
+    "mutual_info",
+    "mutual_info_features",
+    "mutual_info_mixed",
+    "mutual_info_permutations",
+    "transfer_entropy",
+]
 __version__: str
 
 class HartleyError(RuntimeError): ...

@@ -120,7 +120,9 @@ def check_n_jobs(n_jobs: Any) -> int | None:
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
         raise TypeError(f"n_jobs: must be None or an int, got {type(n_jobs).__name__}")
     if n_jobs == 0:
-        raise ValueError("n_jobs: must be a positive thread count, -1 for all cores, or None; got 0")
+        raise ValueError(
+            "n_jobs: must be a positive thread count, -1 for all cores, or None; got 0"
+        )
     return int(n_jobs)
 
 

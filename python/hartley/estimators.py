@@ -62,10 +62,10 @@ def _same_rows(name: str, a: np.ndarray, ref_name: str, ref: np.ndarray) -> None
 
 
 def _check_k(k: Any, n: int) -> int:
-    k = check_int(k, "k", 1)
-    if k >= n:
-        raise ValueError(f"k: must be smaller than the number of samples ({n}), got {k}")
-    return k
+    value = check_int(k, "k", 1)
+    if value >= n:
+        raise ValueError(f"k: must be smaller than the number of samples ({n}), got {value}")
+    return value
 
 
 def _wrap(
@@ -250,8 +250,17 @@ def mutual_info(
     b, nz, c = check_base(base), check_noise(noise), check_ci(ci)
     nr = check_int(n_resamples, "n_resamples", 2)
     raw = _core.mutual_info(
-        xs, ys, k, estimator, bool(standardize), nz, check_seed(random_state), c, nr,
-        check_n_jobs(n_jobs), bool(progress),
+        xs,
+        ys,
+        k,
+        estimator,
+        bool(standardize),
+        nz,
+        check_seed(random_state),
+        c,
+        nr,
+        check_n_jobs(n_jobs),
+        bool(progress),
     )
     return _wrap(raw, b, c, nr)
 
@@ -317,8 +326,17 @@ def conditional_mutual_info(
     b, nz, c = check_base(base), check_noise(noise), check_ci(ci)
     nr = check_int(n_resamples, "n_resamples", 2)
     raw = _core.conditional_mutual_info(
-        xs, ys, zs, k, bool(standardize), nz, check_seed(random_state), c, nr,
-        check_n_jobs(n_jobs), bool(progress),
+        xs,
+        ys,
+        zs,
+        k,
+        bool(standardize),
+        nz,
+        check_seed(random_state),
+        c,
+        nr,
+        check_n_jobs(n_jobs),
+        bool(progress),
     )
     return _wrap(raw, b, c, nr)
 
@@ -464,8 +482,17 @@ def transfer_entropy(
     source_history = check_int(source_history, "source_history", 1)
     b, nz = check_base(base), check_noise(noise)
     value = _core.transfer_entropy(
-        src, tgt, k, lag, history, source_history, bool(standardize), nz,
-        check_seed(random_state), check_n_jobs(n_jobs), bool(progress),
+        src,
+        tgt,
+        k,
+        lag,
+        history,
+        source_history,
+        bool(standardize),
+        nz,
+        check_seed(random_state),
+        check_n_jobs(n_jobs),
+        bool(progress),
     )
     return value / math.log(b)
 
@@ -604,8 +631,16 @@ def mutual_info_test(
     n_perm = check_int(n_permutations, "n_permutations", 1)
     b, nz = check_base(base), check_noise(noise)
     value, pvalue, null = _core.mutual_info_permutations(
-        xs, ys, k, estimator, bool(standardize), nz, check_seed(random_state), n_perm,
-        check_n_jobs(n_jobs), bool(progress),
+        xs,
+        ys,
+        k,
+        estimator,
+        bool(standardize),
+        nz,
+        check_seed(random_state),
+        n_perm,
+        check_n_jobs(n_jobs),
+        bool(progress),
     )
     scale = 1.0 / math.log(b)
     return MutualInfoTestResult(value * scale, pvalue, null * scale)

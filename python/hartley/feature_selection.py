@@ -97,7 +97,9 @@ def _target(y: Any, n: int, discrete: bool) -> npt.NDArray[np.float64]:
         try:
             _, codes = np.unique(arr, return_inverse=True)
         except TypeError:
-            raise TypeError("y: class labels must be sortable (all numbers or all strings)") from None
+            raise TypeError(
+                "y: class labels must be sortable (all numbers or all strings)"
+            ) from None
         return np.ascontiguousarray(codes.reshape(-1), dtype=np.float64)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"y: must be numeric, got dtype {arr.dtype}")
