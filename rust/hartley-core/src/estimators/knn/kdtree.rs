@@ -120,7 +120,16 @@ impl KdTree {
         data.truncate(n * dim);
         let mut pts = data;
         let mut index: Vec<u32> = (0..n as u32).collect();
-        with_dim!(dim, d => split(d, &mut pts, &mut index, Node { n, level: 0, j: 0 }, depth));
+        let mut cell = vec![f64::INFINITY; dim];
+        cell.extend(std::iter::repeat_n(f64::NEG_INFINITY, dim));
+        for row in pts.chunks_exact(dim) {
+            for j in 0..dim {
+                cell[j] = cell[j].min(row[j]);
+                cell[dim + j] = cell[dim + j].max(row[j]);
+            }
+        }
+        let root = Node { n, level: 0, j: 0 };
+        with_dim!(dim, d => split(d, &mut pts, &mut index, root, &cell, depth));
         if !keep_index {
             index = Vec::new();
         }
@@ -357,22 +366,18 @@ struct Node {
 }
 
 /// Arranges the rows of `pts` (and `index` alongside), which hold `node`'s
-/// range, so that each node `depth` levels below holds its rows: the lower
-/// part along the widest coordinate first, recursively.
-fn split<D: Dim>(d: D, pts: &mut [f64], index: &mut [u32], node: Node, depth: usize) {
+/// range and lie in the box `cell` (lower bounds, then upper bounds), so that
+/// each node `depth` levels below holds its rows: the lower part along the
+/// cell's widest side first, recursively. Splitting by the cell rather than
+/// the rows' exact bounding box saves a pass over the rows at every level;
+/// the exact boxes that queries prune with are computed afterwards.
+fn split<D: Dim>(d: D, pts: &mut [f64], index: &mut [u32], node: Node, cell: &[f64], depth: usize) {
     let len = index.len();
     if depth == 0 || len < 2 {
         return;
     }
     let w = d.get();
-    let mut lo = vec![f64::INFINITY; w];
-    let mut hi = vec![f64::NEG_INFINITY; w];
-    for row in pts.chunks_exact(w) {
-        for j in 0..w {
-            lo[j] = lo[j].min(row[j]);
-            hi[j] = hi[j].max(row[j]);
-        }
-    }
+    let (lo, hi) = cell.split_at(w);
     let axis = (0..w)
         .max_by(|&a, &b| (hi[a] - lo[a]).total_cmp(&(hi[b] - lo[b])))
         .unwrap_or(0);
@@ -382,6 +387,15 @@ fn split<D: Dim>(d: D, pts: &mut [f64], index: &mut [u32], node: Node, depth: us
     if mid > 0 && mid < len {
         select_rows(d, pts, index, mid, axis);
     }
+    let cut = if mid < len {
+        pts[mid * w + axis]
+    } else {
+        hi[axis]
+    };
+    let mut left_cell = cell.to_vec();
+    left_cell[w + axis] = cut;
+    let mut right_cell = cell.to_vec();
+    right_cell[axis] = cut;
     let (pl, pr) = pts.split_at_mut(mid * w);
     let (il, ir) = index.split_at_mut(mid);
     let left = Node {
@@ -395,12 +409,12 @@ fn split<D: Dim>(d: D, pts: &mut [f64], index: &mut [u32], node: Node, depth: us
     };
     if len > PAR_BUILD {
         rayon::join(
-            || split(d, pl, il, left, depth - 1),
-            || split(d, pr, ir, right, depth - 1),
+            || split(d, pl, il, left, &left_cell, depth - 1),
+            || split(d, pr, ir, right, &right_cell, depth - 1),
         );
     } else {
-        split(d, pl, il, left, depth - 1);
-        split(d, pr, ir, right, depth - 1);
+        split(d, pl, il, left, &left_cell, depth - 1);
+        split(d, pr, ir, right, &right_cell, depth - 1);
     }
 }
 
