@@ -6,7 +6,7 @@
 //! counts taken strictly inside the joint k-th-neighbour max-norm distance.
 
 use super::digamma::digamma_int;
-use super::knn::{self, Hint, KBest, Marginal, MaxNorm, NeighbourSearch};
+use super::knn::{self, Hint, KBest, MaxNorm, NeighbourSearch};
 use super::ksg::KsgOptions;
 use super::prep::{self, strictly_below, Matrix};
 use super::resample::{estimate_with_interval, Estimate, Resampling};
@@ -29,10 +29,10 @@ pub fn conditional_mutual_info(
     threads: Threads,
     ctl: &Control,
 ) -> Result<Estimate> {
-    let joint = prepare(x, y, z, opts)?;
-    prep::check_k(opts.k, x.rows(), "x")?;
     let (dx, dz, dy, k) = (x.cols(), z.cols(), y.cols(), opts.k);
     threads.install(|| {
+        let joint = prepare(x, y, z, opts)?;
+        prep::check_k(k, x.rows(), "x")?;
         estimate_with_interval(joint, dx + dz + dy, k + 1, ci, opts.seed, ctl, |d| {
             cmi_prepared(d, dx, dz, dy, k, ctl)
         })
@@ -51,10 +51,8 @@ pub fn cmi_prepared(
     let d = dx + dz + dy;
     let n = joint.len() / d;
     prep::check_k(k, n, "x")?;
-    let tree = knn::build(joint, d);
-    let mxz = Marginal::new(tree.points(), d, 0..dx + dz);
-    let mzy = Marginal::new(tree.points(), d, dx..d);
-    let mz = Marginal::new(tree.points(), d, dx..dx + dz);
+    let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx + dz, dx..d, dx..dx + dz]);
+    let (mxz, mzy, mz) = (&m[0], &m[1], &m[2]);
     let sum = par_chunk_sum(n, ctl, |range| {
         let mut best = KBest::new(k);
         let mut h = [Hint::default(); 3];

@@ -95,10 +95,10 @@ pub fn entropy(
     threads: Threads,
     ctl: &Control,
 ) -> Result<Estimate> {
-    let data = prepare(x, opts)?;
-    prep::check_k(opts.k, x.rows(), "x")?;
     let d = x.cols();
     threads.install(|| {
+        let data = prepare(x, opts)?;
+        prep::check_k(opts.k, x.rows(), "x")?;
         estimate_with_interval(data, d, opts.k + 1, ci, opts.seed, ctl, |s| {
             entropy_prepared(s, d, opts.k, opts.metric, ctl)
         })

@@ -31,6 +31,10 @@ pub fn kl_divergence(
     threads: Threads,
     ctl: &Control,
 ) -> Result<f64> {
+    threads.install(|| kl_in_pool(x, y, opts, ctl))
+}
+
+fn kl_in_pool(x: Matrix<'_>, y: Matrix<'_>, opts: &KlOptions, ctl: &Control) -> Result<f64> {
     if x.cols() != y.cols() {
         return Err(Error::invalid(
             "y",
@@ -57,7 +61,7 @@ pub fn kl_divergence(
     let py = prep::joint(&[(y, "y")], prep, opts.seed.wrapping_add(1))?;
     let (n, m, d, k) = (x.rows(), y.rows(), x.cols(), opts.k);
     ctl.add_total(n as u64);
-    let sum = threads.install(|| {
+    let sum = {
         let tx = knn::build(px, d);
         let ty = knn::build(py, d);
         par_chunk_sum(n, ctl, |range| {
@@ -75,7 +79,7 @@ pub fn kl_divergence(
             }
             s
         })
-    })?;
+    }?;
     if !sum.is_finite() {
         return Err(Error::invalid(
             "x",

@@ -65,10 +65,10 @@ pub fn mutual_info(
     threads: Threads,
     ctl: &Control,
 ) -> Result<Estimate> {
-    let joint = prepare(x, y, opts)?;
-    prep::check_k(opts.k, x.rows(), "x")?;
     let (dx, dy, k) = (x.cols(), y.cols(), opts.k);
     threads.install(|| {
+        let joint = prepare(x, y, opts)?;
+        prep::check_k(k, x.rows(), "x")?;
         estimate_with_interval(joint, dx + dy, k + 1, ci, opts.seed, ctl, |d| {
             ksg_prepared(d, dx, dy, k, opts.estimator, ctl)
         })
@@ -88,10 +88,8 @@ pub fn ksg_prepared(
     let d = dx + dy;
     let n = joint.len() / d;
     prep::check_k(k, n, "x")?;
-    let tree = knn::build(joint, d);
-    let mx = Marginal::new(tree.points(), d, 0..dx);
-    let my = Marginal::new(tree.points(), d, dx..d);
-    ksg_with(&tree, &mx, &my, dx, k, estimator, ctl)
+    let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx, dx..d]);
+    ksg_with(&tree, &m[0], &m[1], dx, k, estimator, ctl)
 }
 
 /// KSG over a joint neighbour structure and the two marginal ones, which
@@ -170,10 +168,10 @@ pub fn permutation_test(
     threads: Threads,
     ctl: &Control,
 ) -> Result<(f64, Vec<f64>)> {
-    let joint = prepare(x, y, opts)?;
-    prep::check_k(opts.k, x.rows(), "x")?;
     let (dx, dy) = (x.cols(), y.cols());
     threads.install(|| {
+        let joint = prepare(x, y, opts)?;
+        prep::check_k(opts.k, x.rows(), "x")?;
         permutation_null(&joint, dx, dy, n_permutations, opts.seed, ctl, |d| {
             ksg_prepared(d, dx, dy, opts.k, opts.estimator, ctl)
         })

@@ -9,7 +9,7 @@
 //! marginal. The estimate is the mean of xi_i.
 
 use super::digamma::digamma_int;
-use super::knn::{self, Hint, KBest, Marginal, MaxNorm, NeighbourSearch};
+use super::knn::{self, Hint, KBest, MaxNorm, NeighbourSearch};
 use super::prep::{self, Matrix, Prep};
 use crate::error::Result;
 use crate::par::{par_chunk_sum, Control, Threads};
@@ -44,9 +44,11 @@ pub fn mutual_info_mixed(
     threads: Threads,
     ctl: &Control,
 ) -> Result<f64> {
-    let joint = prepare(x, y, opts)?;
-    prep::check_k(opts.k, x.rows(), "x")?;
-    threads.install(|| mixed_prepared(joint, x.cols(), y.cols(), opts.k, ctl))
+    threads.install(|| {
+        let joint = prepare(x, y, opts)?;
+        prep::check_k(opts.k, x.rows(), "x")?;
+        mixed_prepared(joint, x.cols(), y.cols(), opts.k, ctl)
+    })
 }
 
 /// [`mutual_info_mixed`] on a prepared `[x | y]` matrix.
@@ -61,9 +63,8 @@ pub fn mixed_prepared(
     let n = joint.len() / d;
     prep::check_k(k, n, "x")?;
     ctl.add_total(n as u64);
-    let tree = knn::build(joint, d);
-    let mx = Marginal::new(tree.points(), d, 0..dx);
-    let my = Marginal::new(tree.points(), d, dx..d);
+    let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx, dx..d]);
+    let (mx, my) = (&m[0], &m[1]);
     let log_n = (n as f64).ln();
     let sum = par_chunk_sum(n, ctl, |range| {
         let mut best = KBest::new(k);

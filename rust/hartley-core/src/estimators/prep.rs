@@ -107,7 +107,8 @@ impl Prep {
 
 /// Fails with [`Error::NonFinite`] at the first NaN or infinity.
 pub fn check_finite(m: Matrix<'_>, arg: &'static str) -> Result<()> {
-    match m.data.iter().position(|v| !v.is_finite()) {
+    use rayon::prelude::*;
+    match m.data.par_iter().position_first(|v| !v.is_finite()) {
         None => Ok(()),
         Some(at) => Err(Error::NonFinite {
             arg,
@@ -117,22 +118,40 @@ pub fn check_finite(m: Matrix<'_>, arg: &'static str) -> Result<()> {
     }
 }
 
-/// Per-column mean and population standard deviation (two passes).
+/// Rows per block of the parallel passes over the input. Fixed, so that
+/// sums and jitter streams do not depend on the number of threads.
+const BLOCK_ROWS: usize = 1 << 14;
+
+/// Per-column mean and population standard deviation (two passes, each
+/// summed in fixed blocks combined in order).
 pub fn column_moments(m: Matrix<'_>) -> Vec<(f64, f64)> {
+    use rayon::prelude::*;
     let n = m.n.max(1) as f64;
-    let mut mean = vec![0.0; m.d];
-    for i in 0..m.n {
-        for (acc, v) in mean.iter_mut().zip(m.row(i)) {
-            *acc += v;
+    let blocks = m.n.div_ceil(BLOCK_ROWS);
+    let block_sums = |f: &(dyn Fn(&[f64], &mut [f64]) + Sync)| -> Vec<f64> {
+        let parts: Vec<Vec<f64>> = (0..blocks)
+            .into_par_iter()
+            .map(|b| {
+                let mut acc = vec![0.0; m.d];
+                for i in b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(m.n) {
+                    f(m.row(i), &mut acc);
+                }
+                acc
+            })
+            .collect();
+        let mut total = vec![0.0; m.d];
+        for part in parts {
+            total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
         }
-    }
+        total
+    };
+    let mut mean = block_sums(&|row, acc| acc.iter_mut().zip(row).for_each(|(a, v)| *a += v));
     mean.iter_mut().for_each(|v| *v /= n);
-    let mut var = vec![0.0; m.d];
-    for i in 0..m.n {
-        for ((acc, v), mu) in var.iter_mut().zip(m.row(i)).zip(&mean) {
-            *acc += (v - mu) * (v - mu);
+    let var = block_sums(&|row, acc| {
+        for ((a, v), mu) in acc.iter_mut().zip(row).zip(&mean) {
+            *a += (v - mu) * (v - mu);
         }
-    }
+    });
     mean.into_iter()
         .zip(var)
         .map(|(mu, v)| (mu, (v / n).sqrt()))
@@ -141,7 +160,8 @@ pub fn column_moments(m: Matrix<'_>) -> Vec<(f64, f64)> {
 
 /// Stacks the column blocks `parts` side by side into one row-major matrix,
 /// after checking that they have the same number of rows and finite values,
-/// and applying `prep`. The jitter is drawn from `seed` in a fixed order.
+/// and applying `prep`. The jitter of each block of rows comes from its own
+/// stream of `seed`, so it is the same for any number of threads.
 pub fn joint(parts: &[(Matrix<'_>, &'static str)], prep: Prep, seed: u64) -> Result<Vec<f64>> {
     prep.check()?;
     let (first, first_name) = parts[0];
@@ -178,22 +198,29 @@ pub fn joint(parts: &[(Matrix<'_>, &'static str)], prep: Prep, seed: u64) -> Res
         }
     }
     let mut out = vec![0.0; n * width];
-    let mut rng = stream(seed, Purpose::Jitter, 0);
-    for i in 0..n {
-        let row = &mut out[i * width..(i + 1) * width];
-        let mut c = 0;
-        for (m, _) in parts {
-            for &v in m.row(i) {
-                let (shift, scale, sd) = affine[c];
-                let mut x = (v - shift) * scale;
-                if sd > 0.0 {
-                    let e: f64 = StandardNormal.sample(&mut rng);
-                    x += sd * e;
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(BLOCK_ROWS * width)
+            .enumerate()
+            .for_each(|(b, block)| {
+                let mut rng = stream(seed, Purpose::Jitter, b as u64);
+                for (r, row) in block.chunks_exact_mut(width).enumerate() {
+                    let i = b * BLOCK_ROWS + r;
+                    let mut c = 0;
+                    for (m, _) in parts {
+                        for &v in m.row(i) {
+                            let (shift, scale, sd) = affine[c];
+                            let mut x = (v - shift) * scale;
+                            if sd > 0.0 {
+                                let e: f64 = StandardNormal.sample(&mut rng);
+                                x += sd * e;
+                            }
+                            row[c] = x;
+                            c += 1;
+                        }
+                    }
                 }
-                row[c] = x;
-                c += 1;
-            }
-        }
+            });
     }
     Ok(out)
 }

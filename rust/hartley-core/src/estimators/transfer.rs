@@ -62,6 +62,16 @@ pub fn transfer_entropy(
             return Err(Error::invalid(name, "must be at least 1"));
         }
     }
+    threads.install(|| te_in_pool(source, target, emb, opts, ctl))
+}
+
+fn te_in_pool(
+    source: Matrix<'_>,
+    target: Matrix<'_>,
+    emb: Embedding,
+    opts: &KsgOptions,
+    ctl: &Control,
+) -> Result<f64> {
     let series = prep::joint(
         &[(source, "source"), (target, "target")],
         opts.prep,
@@ -83,16 +93,14 @@ pub fn transfer_entropy(
     let joint = embed(&series, ds, dt, emb);
     drop(series);
     ctl.add_total(rows as u64);
-    threads.install(|| {
-        cmi_prepared(
-            joint,
-            emb.source_history * ds,
-            emb.history * dt,
-            dt,
-            opts.k,
-            ctl,
-        )
-    })
+    cmi_prepared(
+        joint,
+        emb.source_history * ds,
+        emb.history * dt,
+        dt,
+        opts.k,
+        ctl,
+    )
 }
 
 #[cfg(test)]

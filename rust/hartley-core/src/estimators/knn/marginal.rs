@@ -102,6 +102,39 @@ impl Sorted1d {
     }
 }
 
+/// Copies the columns `cols` of `points` (row-major, `stride` columns).
+fn columns(points: &[f64], stride: usize, cols: std::ops::Range<usize>) -> Vec<f64> {
+    let mut sub = Vec::with_capacity(points.len() / stride * cols.len());
+    for row in points.chunks_exact(stride) {
+        sub.extend_from_slice(&row[cols.clone()]);
+    }
+    sub
+}
+
+/// Builds the neighbour structure over `joint` (row-major, `dim` columns)
+/// and, at the same time, the marginal structures over the column ranges
+/// `marginals`. The marginals' columns are copied out first, so the two
+/// builds share no data; the marginals are built one after the other, which
+/// bounds the extra memory to one sort buffer.
+pub fn build_with_marginals(
+    joint: Vec<f64>,
+    dim: usize,
+    marginals: &[std::ops::Range<usize>],
+) -> (Search, Vec<Marginal>) {
+    let subs: Vec<(Vec<f64>, usize)> = marginals
+        .iter()
+        .map(|c| (columns(&joint, dim, c.clone()), c.len()))
+        .collect();
+    rayon::join(
+        || build(joint, dim),
+        || {
+            subs.into_iter()
+                .map(|(sub, w)| Marginal::from_columns(sub, w))
+                .collect()
+        },
+    )
+}
+
 /// Where the last search of a [`Sorted1d`] ended, to start the next one.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Hint([usize; 2]);
@@ -121,11 +154,11 @@ impl Marginal {
     /// `stride` columns per row).
     pub fn new(points: &[f64], stride: usize, cols: std::ops::Range<usize>) -> Self {
         let width = cols.len();
-        let n = points.len() / stride;
-        let mut sub = Vec::with_capacity(n * width);
-        for row in points.chunks_exact(stride) {
-            sub.extend_from_slice(&row[cols.clone()]);
-        }
+        Self::from_columns(columns(points, stride, cols), width)
+    }
+
+    /// Builds the structure over `sub`, row-major with `width` columns.
+    pub fn from_columns(sub: Vec<f64>, width: usize) -> Self {
         if width == 1 {
             Marginal::OneD(Sorted1d::new(sub))
         } else {
