@@ -133,7 +133,7 @@ def hart(func: str, args: tuple[str, ...], **kw) -> list[Entry]:
 def npeet(func: str, *cols: str):
     def fn(d: dict) -> float:
         mod = need("npeet_plus")
-        np.random.seed(0)  # NPEET draws its jitter from numpy's global generator
+        np.random.seed(0)  # noqa: NPY002 - NPEET draws its jitter from the global generator
         arrays = [d[c] if d[c].ndim == 2 else d[c][:, None] for c in cols]
         return getattr(mod, func)(*arrays, k=3, base=math.e)
 

@@ -266,7 +266,13 @@ mod tests {
     }
 
     fn check<N: Norm>(n: usize, d: usize, k: usize) {
-        let data = random(n, d, (n * 31 + d) as u64);
+        check_on::<N>(random(n, d, (n * 31 + d) as u64), n, d, k);
+        // Heavy ties: coordinates on a coarse grid.
+        let coarse = random(n, d, 99).iter().map(|v| (v * 6.0).floor()).collect();
+        check_on::<N>(coarse, n, d, k);
+    }
+
+    fn check_on<N: Norm>(data: Vec<f64>, n: usize, d: usize, k: usize) {
         let tree = KdTree::build(data.clone(), d, true);
         let brute = BruteForce::new(data.clone(), d);
         let mut best = KBest::new(k);
