@@ -104,6 +104,21 @@ pub fn ksg_with(
     estimator: Ksg,
     ctl: &Control,
 ) -> Result<f64> {
+    match tree {
+        knn::Search::Tree(t) => ksg_loop(t, mx, my, dx, k, estimator, ctl),
+        knn::Search::Brute(b) => ksg_loop(b, mx, my, dx, k, estimator, ctl),
+    }
+}
+
+fn ksg_loop<T: NeighbourSearch>(
+    tree: &T,
+    mx: &Marginal,
+    my: &Marginal,
+    dx: usize,
+    k: usize,
+    estimator: Ksg,
+    ctl: &Control,
+) -> Result<f64> {
     let n = tree.len();
     let sum = par_chunk_sum(n, ctl, |range| {
         let mut best = KBest::new(k);

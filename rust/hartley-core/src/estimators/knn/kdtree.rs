@@ -218,8 +218,10 @@ impl KdTree {
     ) {
         let (s, e) = self.range(node);
         let w = d.get();
-        for pos in s..e {
-            let dd = dist::<N, D>(d, q, &self.pts[pos * w..]);
+        let q = &q[..w];
+        for (j, p) in self.pts[s * w..e * w].chunks_exact(w).enumerate() {
+            let dd = dist::<N, D>(d, q, p);
+            let pos = s + j;
             if dd < best.worst() && pos != skip {
                 best.push(dd, pos as u32);
             }
