@@ -123,38 +123,74 @@ pub fn check_finite(m: Matrix<'_>, arg: &'static str) -> Result<()> {
 const BLOCK_ROWS: usize = 1 << 14;
 
 /// Per-column mean and population standard deviation (two passes, each
-/// summed in fixed blocks combined in order).
+/// summed in fixed blocks combined in order). Values are divided by the
+/// column's largest magnitude first, so that squares neither underflow nor
+/// overflow at extreme scales.
 pub fn column_moments(m: Matrix<'_>) -> Vec<(f64, f64)> {
     use rayon::prelude::*;
     let n = m.n.max(1) as f64;
     let blocks = m.n.div_ceil(BLOCK_ROWS);
-    let block_sums = |f: &(dyn Fn(&[f64], &mut [f64]) + Sync)| -> Vec<f64> {
-        let parts: Vec<Vec<f64>> = (0..blocks)
-            .into_par_iter()
-            .map(|b| {
-                let mut acc = vec![0.0; m.d];
-                for i in b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(m.n) {
-                    f(m.row(i), &mut acc);
-                }
-                acc
-            })
-            .collect();
-        let mut total = vec![0.0; m.d];
-        for part in parts {
-            total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
-        }
-        total
-    };
-    let mut mean = block_sums(&|row, acc| acc.iter_mut().zip(row).for_each(|(a, v)| *a += v));
+    let block_fold =
+        |init: f64, f: &(dyn Fn(&[f64], &mut [f64]) + Sync), combine: fn(f64, f64) -> f64| {
+            let parts: Vec<Vec<f64>> = (0..blocks)
+                .into_par_iter()
+                .map(|b| {
+                    let mut acc = vec![init; m.d];
+                    for i in b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(m.n) {
+                        f(m.row(i), &mut acc);
+                    }
+                    acc
+                })
+                .collect();
+            let mut total = vec![init; m.d];
+            for part in parts {
+                total
+                    .iter_mut()
+                    .zip(part)
+                    .for_each(|(t, p)| *t = combine(*t, p));
+            }
+            total
+        };
+    let mag = block_fold(
+        0.0,
+        &|row, acc| {
+            acc.iter_mut()
+                .zip(row)
+                .for_each(|(a, v)| *a = a.max(v.abs()))
+        },
+        f64::max,
+    );
+    let unit: Vec<f64> = mag
+        .iter()
+        .map(|&s| if s > 0.0 { 1.0 / s } else { 1.0 })
+        .collect();
+    let mut mean = block_fold(
+        0.0,
+        &|row, acc| {
+            for ((a, v), u) in acc.iter_mut().zip(row).zip(&unit) {
+                *a += v * u;
+            }
+        },
+        |a, b| a + b,
+    );
     mean.iter_mut().for_each(|v| *v /= n);
-    let var = block_sums(&|row, acc| {
-        for ((a, v), mu) in acc.iter_mut().zip(row).zip(&mean) {
-            *a += (v - mu) * (v - mu);
-        }
-    });
-    mean.into_iter()
+    let var = block_fold(
+        0.0,
+        &|row, acc| {
+            for (((a, v), mu), u) in acc.iter_mut().zip(row).zip(&mean).zip(&unit) {
+                let c = v * u - mu;
+                *a += c * c;
+            }
+        },
+        |a, b| a + b,
+    );
+    mean.iter()
         .zip(var)
-        .map(|(mu, v)| (mu, (v / n).sqrt()))
+        .zip(&mag)
+        .map(|((mu, v), &s)| {
+            let s = if s > 0.0 { s } else { 1.0 };
+            (mu * s, (v / n).sqrt() * s)
+        })
         .collect()
 }
 
