@@ -13,8 +13,9 @@
 use rand_distr::{Distribution, StandardNormal};
 
 use super::digamma::digamma_int;
-use super::knn::{self, Hint, Marginal, Sorted1d};
-use super::ksg::{ksg_with, Ksg};
+use super::knn::{Hint, Sorted1d};
+use super::ksg::Ksg;
+use super::pair::{ksg_pair, Strips};
 use super::prep::{check_finite, stream, strictly_below, Matrix, Purpose};
 use crate::error::{Error, Result};
 use crate::par::{par_map, Control, Threads};
@@ -70,7 +71,7 @@ pub fn mutual_info_features(
             Var::Continuous(jittered(y.to_vec(), seed, p as u64))
         };
         let sorted_y = match &target {
-            Var::Continuous(v) => Some(Marginal::OneD(Sorted1d::new(v.clone()))),
+            Var::Continuous(v) => Some(Sorted1d::new(v.clone())),
             Var::Discrete(_) => None,
         };
         par_map(p, ctl, |j| {
@@ -85,11 +86,10 @@ pub fn mutual_info_features(
                 (Var::Discrete(labels), Var::Continuous(c))
                 | (Var::Continuous(c), Var::Discrete(labels)) => ross(c, labels, n_neighbors),
                 (Var::Continuous(a), Var::Continuous(b)) => {
-                    let joint: Vec<f64> = a.iter().zip(b).flat_map(|(u, v)| [*u, *v]).collect();
-                    let tree = knn::build(joint, 2);
-                    let mx = Marginal::new(knn::NeighbourSearch::points(&tree), 2, 0..1);
-                    let my = sorted_y.as_ref().expect("continuous target has a marginal");
-                    ksg_with(&tree, &mx, my, 1, n_neighbors, Ksg::One, &Control::new())?
+                    let pts: Vec<[f64; 2]> = a.iter().zip(b).map(|(u, v)| [*u, *v]).collect();
+                    let strips = Strips::new(pts, Strips::default_width(n, n_neighbors));
+                    let ys = sorted_y.as_ref().expect("a continuous target is sorted");
+                    ksg_pair(&strips, ys, n_neighbors, Ksg::One, &Control::new())?
                 }
             };
             ctl.advance(n as u64);

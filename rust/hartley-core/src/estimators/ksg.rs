@@ -4,7 +4,8 @@
 //! information", Phys. Rev. E 69, 066138 (2004).
 
 use super::digamma::digamma_int;
-use super::knn::{self, Hint, KBest, Marginal, MaxNorm, NeighbourSearch, Norm};
+use super::knn::{self, Hint, KBest, Marginal, MaxNorm, NeighbourSearch, Norm, Sorted1d};
+use super::pair::{ksg_pair, Strips};
 use super::prep::{self, strictly_below, Matrix, Prep};
 use super::resample::{estimate_with_interval, permutation_null, Estimate, Resampling};
 use crate::error::{Error, Result};
@@ -88,6 +89,13 @@ pub fn ksg_prepared(
     let d = dx + dy;
     let n = joint.len() / d;
     prep::check_k(k, n, "x")?;
+    if dx == 1 && dy == 1 {
+        let pts: Vec<[f64; 2]> = joint.chunks_exact(2).map(|c| [c[0], c[1]]).collect();
+        drop(joint);
+        let ys = Sorted1d::new(pts.iter().map(|p| p[1]).collect());
+        let strips = Strips::new(pts, Strips::default_width(n, k));
+        return ksg_pair(&strips, &ys, k, estimator, ctl);
+    }
     let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx, dx..d]);
     ksg_with(&tree, &m[0], &m[1], dx, k, estimator, ctl)
 }

@@ -9,6 +9,7 @@ pub mod kl;
 pub mod knn;
 pub mod ksg;
 pub mod mixed;
+pub mod pair;
 pub mod prep;
 pub mod resample;
 pub mod transfer;

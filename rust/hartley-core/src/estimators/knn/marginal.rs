@@ -24,6 +24,13 @@ impl Sorted1d {
         Sorted1d { values, sample }
     }
 
+    /// Wraps values already in ascending order.
+    pub fn presorted(values: Vec<f64>) -> Self {
+        debug_assert!(values.windows(2).all(|w| w[0] <= w[1]));
+        let sample = values.iter().step_by(BLOCK).copied().collect();
+        Sorted1d { values, sample }
+    }
+
     /// First index whose value fails the predicate `holds`, which must hold
     /// on a (possibly empty) prefix of the sorted values and nowhere after.
     #[inline]
@@ -57,6 +64,15 @@ impl Sorted1d {
         let lo = self.boundary_from(hint.0[0], |v| q - v > r);
         let hi = self.boundary_from(hint.0[1], |v| v - q <= r);
         hint.0 = [lo, hi];
+        hi.saturating_sub(lo)
+    }
+
+    /// [`Sorted1d::count_within`] for a `q` known to sit at index `at` of
+    /// the sorted values: both ends are found by galloping out from `at`.
+    #[inline]
+    pub fn count_from(&self, at: usize, q: f64, r: f64) -> usize {
+        let lo = self.boundary_from(at, |v| q - v > r);
+        let hi = self.boundary_from(at, |v| v - q <= r);
         hi.saturating_sub(lo)
     }
 
