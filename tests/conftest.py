@@ -99,8 +99,9 @@ class CoupledAR:
     window and with it every transfer entropy in closed form (as a Gaussian CMI).
     """
 
-    def __init__(self, a: float = 0.5, b: float = 0.4, c: float = 0.6, sx: float = 1.0,
-                 sy: float = 0.7) -> None:
+    def __init__(
+        self, a: float = 0.5, b: float = 0.4, c: float = 0.6, sx: float = 1.0, sy: float = 0.7
+    ) -> None:
         self.A = np.array([[a, 0.0], [c, b]])
         self.sd = np.array([sx, sy])
         self.S = solve_discrete_lyapunov(self.A, np.diag(self.sd**2))
@@ -113,7 +114,7 @@ class CoupledAR:
             for j in range(m):
                 h = j - i  # block (i, j) is Cov(Z_{t-i}, Z_{t-j}) = A^(j-i) S for j >= i
                 blk = np.linalg.matrix_power(self.A, abs(h)) @ self.S
-                out[2 * i:2 * i + 2, 2 * j:2 * j + 2] = blk if h >= 0 else blk.T
+                out[2 * i : 2 * i + 2, 2 * j : 2 * j + 2] = blk if h >= 0 else blk.T
         return out
 
     def sample(self, n: int, seed: int, burn: int = 200) -> tuple[Array, Array]:
@@ -190,16 +191,20 @@ def oracle_kl(x: npt.ArrayLike, y: npt.ArrayLike, k: int = 1) -> float:
 
 
 def oracle_mixed(x: npt.ArrayLike, y: npt.ArrayLike, k: int = 3) -> float:
-    """The formula of the mutual_info_mixed docstring (inclusive counts, logs)."""
+    """The formula of the mutual_info_mixed docstring: digamma of strict counts
+    that include the point itself; at rho = 0, counts of exact duplicates."""
     x, y = _cols(x), _cols(y)
     n = len(x)
     xy = np.hstack([x, y])
     tree = cKDTree(xy)
     rho = tree.query(xy, k=k + 1, p=np.inf)[0][:, k]
-    ties = tree.query_ball_point(xy, rho, p=np.inf, return_length=True) - 1
-    ki = np.where(rho > 0, k, ties)
-    nx, ny = _count(x, rho, strict=False), _count(y, rho, strict=False)
-    return float(np.mean(digamma(ki) + np.log(n) - np.log(nx + 1) - np.log(ny + 1)))
+    zero = rho == 0
+    dup_xy = tree.query_ball_point(xy, 0.0, p=np.inf, return_length=True)
+    ki = np.where(zero, dup_xy, k)
+    # _count excludes the point itself; these counts include it.
+    nx = np.where(zero, _count(x, np.zeros(n), strict=False), _count(x, rho, strict=True)) + 1
+    ny = np.where(zero, _count(y, np.zeros(n), strict=False), _count(y, rho, strict=True)) + 1
+    return float(np.mean(digamma(ki) + np.log(n) - digamma(nx) - digamma(ny)))
 
 
 def oracle_ross(c: npt.ArrayLike, labels: npt.ArrayLike, k: int = 3) -> float:
@@ -230,8 +235,11 @@ def plugin_entropy(labels: npt.ArrayLike) -> float:
 # ----------------------------------------------------------------- subprocess
 
 
-def run_python(code: str, env: dict[str, str] | None = None, timeout: float = 120,
-               ) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """Runs `code` in a fresh interpreter (with this one's sys.path)."""
     full_env = dict(os.environ)
     full_env.update(env or {})

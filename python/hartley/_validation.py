@@ -13,6 +13,7 @@ import numpy.typing as npt
 __all__ = [
     "as_samples",
     "check_base",
+    "check_bool",
     "check_ci",
     "check_int",
     "check_n_jobs",
@@ -124,6 +125,13 @@ def check_n_jobs(n_jobs: Any) -> int | None:
             "n_jobs: must be a positive thread count, -1 for all cores, or None; got 0"
         )
     return int(n_jobs)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """A bool (numpy bools included), nothing else."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: must be True or False, got {value!r}")
+    return bool(value)
 
 
 def check_option(value: Any, name: str, allowed: tuple[str, ...]) -> str:

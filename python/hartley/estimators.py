@@ -35,6 +35,7 @@ from ._results import Estimate, MutualInfoTestResult
 from ._validation import (
     as_samples,
     check_base,
+    check_bool,
     check_ci,
     check_int,
     check_n_jobs,
@@ -157,7 +158,15 @@ def entropy(
     metric = check_option(metric, "metric", ("euclidean", "chebyshev"))
     nr = check_int(n_resamples, "n_resamples", 2)
     raw = _core.entropy(
-        xs, k, metric, nz, check_seed(random_state), c, nr, check_n_jobs(n_jobs), bool(progress)
+        xs,
+        k,
+        metric,
+        nz,
+        check_seed(random_state),
+        c,
+        nr,
+        check_n_jobs(n_jobs),
+        check_bool(progress, "progress"),
     )
     return _wrap(raw, b, c, nr)
 
@@ -254,13 +263,13 @@ def mutual_info(
         ys,
         k,
         estimator,
-        bool(standardize),
+        check_bool(standardize, "standardize"),
         nz,
         check_seed(random_state),
         c,
         nr,
         check_n_jobs(n_jobs),
-        bool(progress),
+        check_bool(progress, "progress"),
     )
     return _wrap(raw, b, c, nr)
 
@@ -330,13 +339,13 @@ def conditional_mutual_info(
         ys,
         zs,
         k,
-        bool(standardize),
+        check_bool(standardize, "standardize"),
         nz,
         check_seed(random_state),
         c,
         nr,
         check_n_jobs(n_jobs),
-        bool(progress),
+        check_bool(progress, "progress"),
     )
     return _wrap(raw, b, c, nr)
 
@@ -404,7 +413,13 @@ def kl_divergence(
         raise ValueError(f"k: must be at most the number of samples in y ({ys.shape[0]}), got {k}")
     b, nz = check_base(base), check_noise(noise)
     value = _core.kl_divergence(
-        xs, ys, k, nz, check_seed(random_state), check_n_jobs(n_jobs), bool(progress)
+        xs,
+        ys,
+        k,
+        nz,
+        check_seed(random_state),
+        check_n_jobs(n_jobs),
+        check_bool(progress, "progress"),
     )
     return value / math.log(b)
 
@@ -488,11 +503,11 @@ def transfer_entropy(
         lag,
         history,
         source_history,
-        bool(standardize),
+        check_bool(standardize, "standardize"),
         nz,
         check_seed(random_state),
         check_n_jobs(n_jobs),
-        bool(progress),
+        check_bool(progress, "progress"),
     )
     return value / math.log(b)
 
@@ -512,12 +527,16 @@ def mutual_info_mixed(
 
     With rho_i the max-norm distance from sample i to its k-th neighbour in
     the joint space, each sample contributes
-    ``psi(k_i) + log n - log(n_x,i + 1) - log(n_y,i + 1)``, where
-    ``k_i = k`` if rho_i > 0 and otherwise the number of other samples equal to
-    sample i, and n_x,i, n_y,i count the other samples within rho_i
-    (inclusive) in each marginal. Discrete values are passed as numbers
-    (class labels as integers); repeated values are what carries their
-    probability mass, so no jitter is added by default.
+    ``psi(k_i) + log n - psi(n_x,i) - psi(n_y,i)``. When rho_i > 0, ``k_i = k``
+    and n_x,i, n_y,i count the samples (i itself included) strictly closer
+    than rho_i in each marginal; when rho_i = 0, the three counts are of the
+    samples equal to sample i in the joint space and in each marginal. This is
+    the form of the authors' reference implementation: the paper's displayed
+    variant with ``log(n + 1)`` of inclusive counts is consistent only as k
+    grows with n and keeps a bias of about a third of a nat at k = 3 on a
+    discrete-continuous pair. Discrete values are passed as numbers (class
+    labels as integers); repeated values carry their probability mass, so no
+    jitter is added by default.
 
     Parameters
     ----------
@@ -561,7 +580,13 @@ def mutual_info_mixed(
     k = _check_k(k, xs.shape[0])
     b, nz = check_base(base), check_noise(noise)
     value = _core.mutual_info_mixed(
-        xs, ys, k, nz, check_seed(random_state), check_n_jobs(n_jobs), bool(progress)
+        xs,
+        ys,
+        k,
+        nz,
+        check_seed(random_state),
+        check_n_jobs(n_jobs),
+        check_bool(progress, "progress"),
     )
     return value / math.log(b)
 
@@ -635,12 +660,12 @@ def mutual_info_test(
         ys,
         k,
         estimator,
-        bool(standardize),
+        check_bool(standardize, "standardize"),
         nz,
         check_seed(random_state),
         n_perm,
         check_n_jobs(n_jobs),
-        bool(progress),
+        check_bool(progress, "progress"),
     )
     scale = 1.0 / math.log(b)
     return MutualInfoTestResult(value * scale, pvalue, null * scale)

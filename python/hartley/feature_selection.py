@@ -78,7 +78,11 @@ def _discrete_mask(discrete_features: Any, n_features: int, sparse: bool) -> lis
 
 
 def _target(y: Any, n: int, discrete: bool) -> npt.NDArray[np.float64]:
+    if isinstance(y, (str, bytes)):
+        raise TypeError(f"y: expected an array of targets, got {type(y).__name__}")
     arr = np.asarray(y)
+    if arr.dtype.kind == "c":
+        raise TypeError(f"y: must be numeric (real), got dtype {arr.dtype}")
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:

@@ -23,11 +23,16 @@ const TICK: Duration = Duration::from_millis(50);
 pub fn threads(n_jobs: Option<isize>) -> PyResult<Threads> {
     let cores = Threads::all().get() as isize;
     match n_jobs {
-        None => Ok(std::env::var("HARTLEY_NUM_THREADS")
-            .ok()
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .map_or_else(Threads::all, Threads::new)),
+        None => match std::env::var("HARTLEY_NUM_THREADS") {
+            Err(_) => Ok(Threads::all()),
+            Ok(v) if v.trim().is_empty() => Ok(Threads::all()),
+            Ok(v) => match v.trim().parse::<usize>() {
+                Ok(n) if n > 0 => Ok(Threads::new(n)),
+                _ => Err(PyValueError::new_err(format!(
+                    "HARTLEY_NUM_THREADS: must be a positive integer, got {v:?}"
+                ))),
+            },
+        },
         Some(0) => Err(PyValueError::new_err(
             "n_jobs: must be a positive thread count, -1 for all cores, or None; got 0",
         )),
@@ -59,7 +64,9 @@ pub fn run<T: Send>(
             });
             let mut interrupt: Option<PyErr> = None;
             let started = Instant::now();
-            let mut drawn = false;
+            if progress {
+                draw(label, &ctl, started);
+            }
             while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(TICK) {
                 if interrupt.is_none() {
                     if let Err(e) = Python::attach(|py| py.check_signals()) {
@@ -67,12 +74,11 @@ pub fn run<T: Send>(
                         interrupt = Some(e);
                     }
                 }
-                if progress && started.elapsed() > Duration::from_millis(200) {
+                if progress {
                     draw(label, &ctl, started);
-                    drawn = true;
                 }
             }
-            if drawn {
+            if progress {
                 draw(label, &ctl, started);
                 eprintln!();
             }

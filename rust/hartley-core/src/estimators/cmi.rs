@@ -9,7 +9,7 @@ use super::digamma::digamma_int;
 use super::knn::{self, Hint, KBest, MaxNorm, NeighbourSearch};
 use super::ksg::KsgOptions;
 use super::prep::{self, strictly_below, Matrix};
-use super::resample::{estimate_with_interval, Estimate, Resampling};
+use super::resample::{estimate_with_interval, min_half_sample, Estimate, Resampling};
 use crate::error::Result;
 use crate::par::{par_chunk_sum, Control, Threads};
 
@@ -33,9 +33,15 @@ pub fn conditional_mutual_info(
     threads.install(|| {
         let joint = prepare(x, y, z, opts)?;
         prep::check_k(k, x.rows(), "x")?;
-        estimate_with_interval(joint, dx + dz + dy, k + 1, ci, opts.seed, ctl, |d| {
-            cmi_prepared(d, dx, dz, dy, k, ctl)
-        })
+        estimate_with_interval(
+            joint,
+            dx + dz + dy,
+            min_half_sample(k),
+            ci,
+            opts.seed,
+            ctl,
+            |d| cmi_prepared(d, dx, dz, dy, k, ctl),
+        )
     })
 }
 

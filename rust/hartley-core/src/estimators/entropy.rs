@@ -10,7 +10,7 @@
 use super::digamma::digamma_int;
 use super::knn::{self, Euclidean, KBest, MaxNorm, NeighbourSearch, Norm};
 use super::prep::{self, Matrix, Prep};
-use super::resample::{estimate_with_interval, Estimate, Resampling};
+use super::resample::{estimate_with_interval, min_half_sample, Estimate, Resampling};
 use crate::error::{Error, Result};
 use crate::par::{par_chunk_sum, Control, Threads};
 
@@ -99,7 +99,7 @@ pub fn entropy(
     threads.install(|| {
         let data = prepare(x, opts)?;
         prep::check_k(opts.k, x.rows(), "x")?;
-        estimate_with_interval(data, d, opts.k + 1, ci, opts.seed, ctl, |s| {
+        estimate_with_interval(data, d, min_half_sample(opts.k), ci, opts.seed, ctl, |s| {
             entropy_prepared(s, d, opts.k, opts.metric, ctl)
         })
     })
@@ -115,6 +115,11 @@ pub fn entropy_prepared(
 ) -> Result<f64> {
     let n = data.len() / d;
     prep::check_k(k, n, "x")?;
+    // H(2^-e X) = H(X) - d e log 2 exactly, and the scaled data keeps squared
+    // distances clear of overflow and underflow at extreme magnitudes.
+    let mut data = data;
+    let e = prep::unit_exponent(data.iter());
+    prep::scale_pow2(&mut data, -e);
     let mean_log = match metric {
         Metric::Euclidean => mean_log_kth::<Euclidean>(data, d, k, ctl)?,
         Metric::Chebyshev => mean_log_kth::<MaxNorm>(data, d, k, ctl)?,
@@ -125,7 +130,9 @@ pub fn entropy_prepared(
             "has repeated points (a k-th neighbour at distance 0), so the entropy is -inf; keep noise > 0 to break ties",
         ));
     }
-    Ok(digamma_int(n) - digamma_int(k) + metric.log_unit_ball(d) + d as f64 * mean_log)
+    Ok(digamma_int(n) - digamma_int(k)
+        + metric.log_unit_ball(d)
+        + d as f64 * (mean_log + e as f64 * std::f64::consts::LN_2))
 }
 
 /// Mean over points of the log distance to the k-th neighbour under `N`.

@@ -55,10 +55,15 @@ fn kl_in_pool(x: Matrix<'_>, y: Matrix<'_>, opts: &KlOptions, ctl: &Control) -> 
     let prep = Prep {
         standardize: false,
         noise: opts.noise,
-        reject_constant: false,
+        reject_constant: true,
     };
-    let px = prep::joint(&[(x, "x")], prep, opts.seed)?;
-    let py = prep::joint(&[(y, "y")], prep, opts.seed.wrapping_add(1))?;
+    let mut px = prep::joint(&[(x, "x")], prep, opts.seed)?;
+    let mut py = prep::joint(&[(y, "y")], prep, opts.seed.wrapping_add(1))?;
+    // The estimate is invariant to a common scale; an exact power-of-two
+    // scale keeps squared distances clear of overflow and underflow.
+    let e = prep::unit_exponent(px.iter().chain(py.iter()));
+    prep::scale_pow2(&mut px, -e);
+    prep::scale_pow2(&mut py, -e);
     let (n, m, d, k) = (x.rows(), y.rows(), x.cols(), opts.k);
     ctl.add_total(n as u64);
     let sum = {

@@ -7,7 +7,9 @@ use super::digamma::digamma_int;
 use super::knn::{self, Hint, KBest, Marginal, MaxNorm, NeighbourSearch, Norm, Sorted1d};
 use super::pair::{ksg_pair, Strips};
 use super::prep::{self, strictly_below, Matrix, Prep};
-use super::resample::{estimate_with_interval, permutation_null, Estimate, Resampling};
+use super::resample::{
+    estimate_with_interval, min_half_sample, permutation_null, Estimate, Resampling,
+};
 use crate::error::{Error, Result};
 use crate::par::{par_chunk_sum, Control, Threads};
 
@@ -70,9 +72,15 @@ pub fn mutual_info(
     threads.install(|| {
         let joint = prepare(x, y, opts)?;
         prep::check_k(k, x.rows(), "x")?;
-        estimate_with_interval(joint, dx + dy, k + 1, ci, opts.seed, ctl, |d| {
-            ksg_prepared(d, dx, dy, k, opts.estimator, ctl)
-        })
+        estimate_with_interval(
+            joint,
+            dx + dy,
+            min_half_sample(k),
+            ci,
+            opts.seed,
+            ctl,
+            |d| ksg_prepared(d, dx, dy, k, opts.estimator, ctl),
+        )
     })
 }
 

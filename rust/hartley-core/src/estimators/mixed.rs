@@ -1,16 +1,22 @@
 //! Mutual information of discrete, continuous or mixed variables.
 //!
 //! W. Gao, S. Kannan, S. Oh, P. Viswanath, "Estimating mutual information for
-//! discrete-continuous mixtures", NeurIPS 2017, Algorithm 1. With rho_i the
-//! max-norm distance to the k-th neighbour in the joint space:
-//! xi_i = psi(k_i) + log n - log(n_x,i + 1) - log(n_y,i + 1), where k_i = k
-//! when rho_i > 0 and the number of other points at distance 0 otherwise, and
-//! n_x,i, n_y,i count the other points within rho_i (inclusive) in each
-//! marginal. The estimate is the mean of xi_i.
+//! discrete-continuous mixtures", NeurIPS 2017. With rho_i the max-norm
+//! distance to the k-th neighbour in the joint space, sample i contributes
+//! xi_i = psi(k_i) + log n - psi(n_x,i) - psi(n_y,i), where, when rho_i > 0,
+//! k_i = k and n_x,i, n_y,i count the samples (i itself included) strictly
+//! closer than rho_i in each marginal, and, when rho_i = 0, k_i, n_x,i and
+//! n_y,i count the samples at distance 0 (i included) in the joint space and
+//! in each marginal. The estimate is the mean of xi_i.
+//!
+//! This is the form of the authors' reference implementation. The paper's
+//! displayed formula, log(n_x,i + 1) of inclusive counts, is consistent only
+//! as k grows with n: at a fixed k it keeps a bias of a third of a nat on a
+//! discrete-continuous pair, which the digamma of strict counts does not.
 
 use super::digamma::digamma_int;
 use super::knn::{self, Hint, KBest, MaxNorm, NeighbourSearch};
-use super::prep::{self, Matrix, Prep};
+use super::prep::{self, strictly_below, Matrix, Prep};
 use crate::error::Result;
 use crate::par::{par_chunk_sum, Control, Threads};
 
@@ -75,14 +81,20 @@ pub fn mixed_prepared(
             let p = tree.point(i);
             tree.knn_of::<MaxNorm>(i, &mut best);
             let rho = best.worst();
-            let k_i = if rho > 0.0 {
-                k
-            } else {
-                tree.count_within::<MaxNorm>(p, 0.0) - 1
+            let (px, py) = p.split_at(dx);
+            let (k_i, nx, ny) = match strictly_below(rho) {
+                Some(r) => (
+                    k,
+                    mx.count_near(px, r, &mut hx),
+                    my.count_near(py, r, &mut hy),
+                ),
+                None => (
+                    tree.count_within::<MaxNorm>(p, 0.0),
+                    mx.count_near(px, 0.0, &mut hx),
+                    my.count_near(py, 0.0, &mut hy),
+                ),
             };
-            let nx = mx.count_near(&p[..dx], rho, &mut hx) - 1;
-            let ny = my.count_near(&p[dx..], rho, &mut hy) - 1;
-            s += digamma_int(k_i) + log_n - ((nx + 1) as f64).ln() - ((ny + 1) as f64).ln();
+            s += digamma_int(k_i) + log_n - digamma_int(nx) - digamma_int(ny);
         }
         s
     })?;

@@ -261,6 +261,33 @@ pub fn joint(parts: &[(Matrix<'_>, &'static str)], prep: Prep, seed: u64) -> Res
     Ok(out)
 }
 
+/// The exponent `e` with `max |v|` in `[2^(e-1), 2^e)` (0 if all are 0).
+pub fn unit_exponent<'a>(values: impl Iterator<Item = &'a f64>) -> i32 {
+    let m = values.fold(0.0f64, |m, v| m.max(v.abs()));
+    if m > 0.0 && m.is_finite() {
+        // frexp: m = f 2^e with f in [0.5, 1).
+        let bits = m.to_bits();
+        let biased = ((bits >> 52) & 0x7ff) as i32;
+        if biased == 0 {
+            // Subnormal: normalise first.
+            unit_exponent(std::iter::once(&(m * 2f64.powi(64)))) - 64
+        } else {
+            biased - 1022
+        }
+    } else {
+        0
+    }
+}
+
+/// Multiplies every value by `2^e`: exact, unless results leave the
+/// normal range.
+pub fn scale_pow2(values: &mut [f64], e: i32) {
+    // Two steps, so that 2^e itself never overflows.
+    let half = e / 2;
+    let (a, b) = (2f64.powi(half), 2f64.powi(e - half));
+    values.iter_mut().for_each(|v| *v = *v * a * b);
+}
+
 /// Checks `k` against the number of samples an estimator sees.
 pub fn check_k(k: usize, n: usize, arg_n: &'static str) -> Result<()> {
     if k == 0 {

@@ -67,6 +67,13 @@ pub struct Interval {
     pub stderr: f64,
 }
 
+/// The smallest half-sample worth estimating on with `k` neighbours: below
+/// about ten rows, half-samples repeat one another and the interval
+/// collapses.
+pub fn min_half_sample(k: usize) -> usize {
+    (k + 1).max(10)
+}
+
 /// Runs `est` on all rows of `data` (row-major, `width` columns) and, when
 /// `ci` is given, on half-samples of them to form the interval. `min_rows` is
 /// the smallest sample `est` accepts (k + 1 for most estimators).

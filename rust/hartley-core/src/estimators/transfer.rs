@@ -81,9 +81,9 @@ fn te_in_pool(
     let rows = source.rows().saturating_sub(start);
     if rows <= opts.k {
         return Err(Error::invalid(
-            "target",
+            "k",
             format!(
-                "{} time steps leave {rows} embedded samples after lag and histories, need more than k = {}",
+                "must be smaller than the number of embedded samples ({rows} from {} time steps after lag and histories), got {}",
                 source.rows(),
                 opts.k
             ),
