@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "as_real_array",
     "as_samples",
     "check_base",
     "check_bool",
@@ -23,12 +24,9 @@ __all__ = [
 ]
 
 
-def as_samples(x: Any, name: str) -> npt.NDArray[np.float64]:
-    """Return `x` as a C-contiguous float64 array of shape (n_samples, n_dims).
-
-    1-D input is one variable (a single column). Raises TypeError for
-    non-numeric data and ValueError for other shapes or empty input.
-    """
+def as_real_array(x: Any, name: str) -> npt.NDArray[Any]:
+    """`x` as a NumPy array of real numbers (bool, int or float), any shape;
+    TypeError for strings, objects and complex numbers."""
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name}: expected a numeric array, got {type(x).__name__}")
     try:
@@ -42,6 +40,16 @@ def as_samples(x: Any, name: str) -> npt.NDArray[np.float64]:
             raise TypeError(f"{name}: must be numeric, got non-numeric objects") from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name}: must be numeric (bool, int or float), got dtype {arr.dtype}")
+    return arr
+
+
+def as_samples(x: Any, name: str) -> npt.NDArray[np.float64]:
+    """Return `x` as a C-contiguous float64 array of shape (n_samples, n_dims).
+
+    1-D input is one variable (a single column). Raises TypeError for
+    non-numeric data and ValueError for other shapes or empty input.
+    """
+    arr = as_real_array(x, name)
     if arr.ndim == 1:
         arr = arr[:, None]
     elif arr.ndim != 2:

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._validation import check_int, check_n_jobs, check_seed
+from ._validation import as_real_array, check_int, check_n_jobs, check_seed
 
 __all__ = ["mutual_info_classif", "mutual_info_regression"]
 
@@ -28,19 +28,7 @@ def _as_features(X: Any) -> tuple[npt.NDArray[np.float64], bool]:
     sparse = hasattr(X, "toarray") and hasattr(X, "nnz")
     if sparse:
         X = X.toarray()
-    if isinstance(X, (str, bytes)):
-        raise TypeError("X: expected a numeric 2-D array")
-    try:
-        arr = np.asarray(X)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"X: could not be read as a numeric array ({exc})") from None
-    if arr.dtype == object:
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise TypeError("X: must be numeric, got non-numeric objects") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"X: must be numeric, got dtype {arr.dtype}")
+    arr = as_real_array(X, "X")
     if arr.ndim != 2:
         raise ValueError(
             f"X: must be 2-D (n_samples, n_features), got {arr.ndim}-D with shape {arr.shape}"

@@ -169,12 +169,17 @@ fn ksg_loop<T: NeighbourSearch>(
         }
         s
     })?;
-    let mean = sum / n as f64;
-    let base = digamma_int(k) + digamma_int(n) - mean;
-    Ok(match estimator {
+    Ok(combine(estimator, k, n, sum / n as f64))
+}
+
+/// The KSG estimate from the mean over samples of the digamma terms of the
+/// marginal counts.
+pub(crate) fn combine(estimator: Ksg, k: usize, n: usize, mean_terms: f64) -> f64 {
+    let base = digamma_int(k) + digamma_int(n) - mean_terms;
+    match estimator {
         Ksg::One => base,
         Ksg::Two => base - 1.0 / k as f64,
-    })
+    }
 }
 
 /// Parses `"ksg1"` / `"ksg2"`.

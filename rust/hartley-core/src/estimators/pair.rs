@@ -14,7 +14,7 @@
 
 use super::digamma::digamma_int;
 use super::knn::{Hint, KBest, Sorted1d};
-use super::ksg::Ksg;
+use super::ksg::{combine, Ksg};
 use super::prep::strictly_below;
 use crate::error::Result;
 use crate::par::{par_chunk_sum, Control};
@@ -185,10 +185,5 @@ pub fn ksg_pair(
         }
         s
     })?;
-    let mean = sum / n as f64;
-    let base = digamma_int(k) + digamma_int(n) - mean;
-    Ok(match estimator {
-        Ksg::One => base,
-        Ksg::Two => base - 1.0 / k as f64,
-    })
+    Ok(combine(estimator, k, n, sum / n as f64))
 }
