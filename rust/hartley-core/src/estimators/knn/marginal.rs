@@ -79,37 +79,7 @@ impl Sorted1d {
     /// [`Sorted1d::boundary`] by exponential search from `start`.
     #[inline]
     fn boundary_from(&self, start: usize, holds: impl Fn(f64) -> bool) -> usize {
-        let v = &self.values;
-        let n = v.len();
-        let h = start.min(n);
-        if h < n && holds(v[h]) {
-            // The boundary lies after h.
-            let (mut lo, mut step) = (h + 1, 1);
-            loop {
-                let probe = lo + step - 1;
-                if probe >= n {
-                    return lo + v[lo..].partition_point(|&x| holds(x));
-                }
-                if !holds(v[probe]) {
-                    return lo + v[lo..probe].partition_point(|&x| holds(x));
-                }
-                lo = probe + 1;
-                step *= 2;
-            }
-        }
-        // The boundary lies at or before h.
-        let (mut hi, mut step) = (h, 1);
-        loop {
-            if hi < step {
-                return v[..hi].partition_point(|&x| holds(x));
-            }
-            let probe = hi - step;
-            if holds(v[probe]) {
-                return probe + 1 + v[probe + 1..hi].partition_point(|&x| holds(x));
-            }
-            hi = probe;
-            step *= 2;
-        }
+        gallop(&self.values, start, |&v| holds(v))
     }
 
     /// The values, ascending.
@@ -149,6 +119,44 @@ pub fn build_with_marginals(
                 .collect()
         },
     )
+}
+
+/// First index of `v` whose element fails `holds`, which must hold on a
+/// (possibly empty) prefix of `v` and nowhere after: an exponential search
+/// from `start`, then a binary search in the bracket found, so the cost grows
+/// with the log of the distance from `start` to the answer.
+#[inline]
+pub fn gallop<T>(v: &[T], start: usize, holds: impl Fn(&T) -> bool) -> usize {
+    let n = v.len();
+    let h = start.min(n);
+    if h < n && holds(&v[h]) {
+        // The boundary lies after h.
+        let (mut lo, mut step) = (h + 1, 1);
+        loop {
+            let probe = lo + step - 1;
+            if probe >= n {
+                return lo + v[lo..].partition_point(&holds);
+            }
+            if !holds(&v[probe]) {
+                return lo + v[lo..probe].partition_point(&holds);
+            }
+            lo = probe + 1;
+            step *= 2;
+        }
+    }
+    // The boundary lies at or before h.
+    let (mut hi, mut step) = (h, 1);
+    loop {
+        if hi < step {
+            return v[..hi].partition_point(&holds);
+        }
+        let probe = hi - step;
+        if holds(&v[probe]) {
+            return probe + 1 + v[probe + 1..hi].partition_point(&holds);
+        }
+        hi = probe;
+        step *= 2;
+    }
 }
 
 /// Where the last search of a [`Sorted1d`] ended, to start the next one.
