@@ -62,6 +62,7 @@ class Row:
     value: Any = None
     note: str = ""
     failed: bool = False
+    stopped: bool = False
 
     @property
     def best(self) -> float:
@@ -85,47 +86,50 @@ class Case:
     load: tuple[float, float] = (math.nan, math.nan)  # 1-minute load, before and after
 
 
-def run_entry(entry: Entry, data: dict, warm: dict | None, repeats: int, budget: float) -> Row:
-    """Warm up, then time `entry` up to `repeats` times within `budget` seconds."""
-    row = Row(entry)
+def _call(row: Row, data: dict, timed: bool) -> None:
+    """One call of `row`'s implementation; errors end the row."""
     try:
-        if warm is not None:
-            entry.fn(warm)
-        spent = 0.0
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            row.value = entry.fn(data)
-            dt = time.perf_counter() - t0
-            row.times.append(dt)
-            spent += dt
-            if spent > budget:
-                break
+        t0 = time.perf_counter()
+        value = row.entry.fn(data)
+        dt = time.perf_counter() - t0
     except PeerMissing as exc:
-        row.note = str(exc)
+        row.note, row.stopped = str(exc), True
+        return
     except Exception as exc:  # reported in the table and in the exit status
-        row.note = f"error: {type(exc).__name__}: {exc}"
-        row.failed = True
-    if row.value is not None and not np.all(np.isfinite(np.asarray(row.value, dtype=float))):
-        row.note = f"non-finite estimate {row.value!r}"
-        row.failed = True
-    return row
+        row.note, row.stopped, row.failed = f"error: {type(exc).__name__}: {exc}", True, True
+        return
+    if timed:
+        row.times.append(dt)
+        row.value = value
 
 
 def run_case(case: Case, *, smoke: bool, repeats: int, budget: float) -> Case:
-    """Run every entry of `case` on the same data; fills `case.rows`."""
+    """Run every entry of `case` on the same data; fills `case.rows`.
+
+    Repeats go round-robin over the implementations, so that a burst of other
+    work on the machine does not fall on one of them only. An implementation
+    stops repeating once its runs add up to `budget` seconds.
+    """
     n = case.smoke_size if smoke else case.size
     data = case.data(n)
     case.description = data["desc"]
+    print(f"  {case.name}: n = {n:,}", flush=True)
     before = load_average()
-    warm = None if smoke else case.data(case.smoke_size)
-    reps = 1 if smoke else repeats
-    case.rows = []
-    for entry in case.entries:
-        row = run_entry(entry, data, warm, reps, budget)
-        case.rows.append(row)
-        status = row.note or f"{row.best:.4g} s (best of {len(row.times)})"
-        print(f"  {case.name:<12} {entry.label:<22} {status}", flush=True)
+    case.rows = [Row(entry) for entry in case.entries]
+    if not smoke:
+        warm = case.data(case.smoke_size)
+        for row in case.rows:
+            _call(row, warm, timed=False)
+    for _ in range(1 if smoke else repeats):
+        for row in case.rows:
+            if not row.stopped and sum(row.times) <= budget:
+                _call(row, data, timed=True)
     case.load = (before, load_average())
+    for row in case.rows:
+        if row.value is not None and not np.all(np.isfinite(np.asarray(row.value, float))):
+            row.note, row.failed = f"non-finite estimate {row.value!r}", True
+        status = row.note or f"{row.best:.4g} s (best of {len(row.times)})"
+        print(f"  {case.name:<12} {row.entry.label:<22} {status}", flush=True)
     return case
 
 
@@ -337,8 +341,9 @@ HEADER = """# Benchmarks
 
 hartley side by side with the libraries it replaces. Every case runs hartley and
 its peers in one process on the same seeded data; each implementation is warmed
-up once on a small input, then timed up to {repeats} times (fewer when one run
-exceeds {budget:g} s), and the best time is kept. `time / hartley` is the peer's
+up once on a small input, then timed up to {repeats} times, taking turns with
+the others (an implementation stops repeating once its runs add up to
+{budget:g} s), and the best time is kept. `time / hartley` is the peer's
 best time divided by hartley's: higher means hartley is faster. This is a shared
 machine, so absolute times are noisy; the ratios are the figures to read.
 Estimates are in nats, and `difference from hartley` is the absolute difference

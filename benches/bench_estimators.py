@@ -382,9 +382,10 @@ def main(argv: list[str] | None = None) -> int:
         sections[name] = body.rstrip() + f"\n\nRun on {today()} with `{command.strip()}`.\n"
         print("\n" + sections[name])
     if not args.smoke:
-        out = ROOT / "benches" / "results"
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "estimators.json").write_text(json.dumps(raw, indent=1))
+        path = ROOT / "benches" / "results" / "estimators.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kept = json.loads(path.read_text()) if path.exists() else {}
+        path.write_text(json.dumps({**kept, **raw}, indent=1))
     if args.write:
         header = HEADER.format(
             repeats=args.repeats,

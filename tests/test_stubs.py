@@ -22,9 +22,9 @@ def test_core_stub_matches_runtime() -> None:
 
 
 def test_facade_is_strictly_typed() -> None:
-    import hartley
-
-    package = Path(hartley.__file__).parent
+    # The sources of the checkout, not the installed copy: mypy must see them
+    # under their own root, not inside site-packages.
+    package = ROOT / "python" / "hartley"
     proc = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(package)],
         capture_output=True,
