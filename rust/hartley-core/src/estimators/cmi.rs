@@ -60,13 +60,12 @@ pub fn cmi_prepared(
     let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx + dz, dx..d, dx..dx + dz]);
     let (mxz, mzy, mz) = (&m[0], &m[1], &m[2]);
     let sum = par_chunk_sum(n, ctl, |range| {
-        let mut best = KBest::new(k);
+        let mut bests = vec![KBest::new(k); range.len()];
+        tree.knn_of_block::<MaxNorm>(range.start, &mut bests);
         let mut h = [Hint::default(); 3];
         let mut s = 0.0;
-        for i in range {
-            best.clear();
+        for (i, best) in range.zip(&bests) {
             let p = tree.point(i);
-            tree.knn_of::<MaxNorm>(i, &mut best);
             s += match strictly_below(best.worst()) {
                 Some(r) => {
                     let nxz = mxz.count_near(&p[..dx + dz], r, &mut h[0]) - 1;

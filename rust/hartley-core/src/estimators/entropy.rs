@@ -145,14 +145,9 @@ pub(crate) fn mean_log_kth<N: Norm>(
     let n = data.len() / d;
     let tree = knn::build(data, d);
     let sum = par_chunk_sum(n, ctl, |range| {
-        let mut best = KBest::new(k);
-        range
-            .map(|i| {
-                best.clear();
-                tree.knn_of::<N>(i, &mut best);
-                N::expand(best.worst()).ln()
-            })
-            .sum()
+        let mut bests = vec![KBest::new(k); range.len()];
+        tree.knn_of_block::<N>(range.start, &mut bests);
+        bests.iter().map(|b| N::expand(b.worst()).ln()).sum()
     })?;
     Ok(sum / n as f64)
 }

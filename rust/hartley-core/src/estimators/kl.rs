@@ -70,13 +70,13 @@ fn kl_in_pool(x: Matrix<'_>, y: Matrix<'_>, opts: &KlOptions, ctl: &Control) -> 
         let tx = knn::build(px, d);
         let ty = knn::build(py, d);
         par_chunk_sum(n, ctl, |range| {
+            let mut bests = vec![KBest::new(k); range.len()];
+            tx.knn_of_block::<Euclidean>(range.start, &mut bests);
             let mut best = KBest::new(k);
             let mut s = 0.0;
-            for i in range {
+            for (i, own) in range.zip(&bests) {
                 let p = tx.point(i);
-                best.clear();
-                tx.knn_of::<Euclidean>(i, &mut best);
-                let rho = Euclidean::expand(best.worst());
+                let rho = Euclidean::expand(own.worst());
                 best.clear();
                 ty.knn::<Euclidean>(p, usize::MAX, &mut best);
                 let nu = Euclidean::expand(best.worst());

@@ -137,13 +137,12 @@ fn ksg_loop<T: NeighbourSearch>(
 ) -> Result<f64> {
     let n = tree.len();
     let sum = par_chunk_sum(n, ctl, |range| {
-        let mut best = KBest::new(k);
+        let mut bests = vec![KBest::new(k); range.len()];
+        tree.knn_of_block::<MaxNorm>(range.start, &mut bests);
         let (mut hx, mut hy) = (Hint::default(), Hint::default());
         let mut s = 0.0;
-        for i in range {
-            best.clear();
+        for (i, best) in range.zip(&bests) {
             let p = tree.point(i);
-            tree.knn_of::<MaxNorm>(i, &mut best);
             let (px, py) = p.split_at(dx);
             s += match estimator {
                 Ksg::One => match strictly_below(best.worst()) {

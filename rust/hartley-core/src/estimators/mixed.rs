@@ -73,13 +73,12 @@ pub fn mixed_prepared(
     let (mx, my) = (&m[0], &m[1]);
     let log_n = (n as f64).ln();
     let sum = par_chunk_sum(n, ctl, |range| {
-        let mut best = KBest::new(k);
+        let mut bests = vec![KBest::new(k); range.len()];
+        tree.knn_of_block::<MaxNorm>(range.start, &mut bests);
         let (mut hx, mut hy) = (Hint::default(), Hint::default());
         let mut s = 0.0;
-        for i in range {
-            best.clear();
+        for (i, best) in range.zip(&bests) {
             let p = tree.point(i);
-            tree.knn_of::<MaxNorm>(i, &mut best);
             let rho = best.worst();
             let (px, py) = p.split_at(dx);
             let (k_i, nx, ny) = match strictly_below(rho) {

@@ -150,6 +150,14 @@ pub trait NeighbourSearch: Sync {
     fn knn_of<N: Norm>(&self, i: usize, best: &mut KBest) {
         self.knn::<N>(self.point(i), i, best);
     }
+    /// [`NeighbourSearch::knn_of`] for the consecutive positions `first..`,
+    /// one `KBest` each (cleared first).
+    fn knn_of_block<N: Norm>(&self, first: usize, bests: &mut [KBest]) {
+        for (i, best) in (first..).zip(bests.iter_mut()) {
+            best.clear();
+            self.knn_of::<N>(i, best);
+        }
+    }
     /// Number of points whose reduced distance to `q` is at most `r`.
     fn count_within<N: Norm>(&self, q: &[f64], r: f64) -> usize;
 }
@@ -197,10 +205,16 @@ impl NeighbourSearch for Search {
     fn knn_of<N: Norm>(&self, i: usize, best: &mut KBest) {
         delegate!(self, s => s.knn_of::<N>(i, best))
     }
+    fn knn_of_block<N: Norm>(&self, first: usize, bests: &mut [KBest]) {
+        delegate!(self, s => s.knn_of_block::<N>(first, bests))
+    }
     fn count_within<N: Norm>(&self, q: &[f64], r: f64) -> usize {
         delegate!(self, s => s.count_within::<N>(q, r))
     }
 }
+
+/// Points per tile of the blocked brute-force scan (a few tens of KB).
+const BRUTE_TILE: usize = 512;
 
 /// Brute-force neighbour search: every query scans every point.
 #[derive(Debug)]
@@ -231,6 +245,25 @@ impl NeighbourSearch for BruteForce {
             let d = N::dist(q, p);
             if d < best.worst() && i != skip {
                 best.push(d, i as u32);
+            }
+        }
+    }
+    /// Tiled: a tile of [`BRUTE_TILE`] points stays in cache while the
+    /// whole block of queries is scanned against it, so memory traffic falls
+    /// by the block size.
+    fn knn_of_block<N: Norm>(&self, first: usize, bests: &mut [KBest]) {
+        bests.iter_mut().for_each(KBest::clear);
+        let d = self.dim;
+        for (t, tile) in self.pts.chunks(BRUTE_TILE * d).enumerate() {
+            let base = t * BRUTE_TILE;
+            for (i, best) in (first..).zip(bests.iter_mut()) {
+                let q = &self.pts[i * d..(i + 1) * d];
+                for (j, p) in tile.chunks_exact(d).enumerate() {
+                    let dist = N::dist(q, p);
+                    if dist < best.worst() && base + j != i {
+                        best.push(dist, (base + j) as u32);
+                    }
+                }
             }
         }
     }
@@ -289,6 +322,9 @@ mod tests {
             best.clear();
             brute.knn::<N>(brute.point(orig), orig, &mut best);
             assert_eq!(best.worst(), want);
+            let mut block = vec![KBest::new(k); 3];
+            brute.knn_of_block::<N>(orig, &mut block[..(n - orig).min(3)]);
+            assert_eq!(block[0].worst(), want);
             let r = want * 1.3;
             let direct = data
                 .chunks_exact(d)
