@@ -83,6 +83,36 @@ fn dist<N: Norm, D: Dim>(d: D, a: &[f64], b: &[f64]) -> f64 {
     acc
 }
 
+/// Whether the reduced distance between `a` and `b` is at most `r`,
+/// stopping at the first coordinate that settles it (partial reduced
+/// distances only grow).
+#[inline(always)]
+fn within<N: Norm, D: Dim>(d: D, a: &[f64], b: &[f64], r: f64) -> bool {
+    let (a, b) = (&a[..d.get()], &b[..d.get()]);
+    let mut acc = 0.0;
+    for j in 0..d.get() {
+        acc = N::fold(acc, (a[j] - b[j]).abs());
+        if acc > r {
+            return false;
+        }
+    }
+    true
+}
+
+/// The reduced distance between `a` and `b` if it is below `bound`.
+#[inline(always)]
+fn dist_below<N: Norm, D: Dim>(d: D, a: &[f64], b: &[f64], bound: f64) -> Option<f64> {
+    let (a, b) = (&a[..d.get()], &b[..d.get()]);
+    let mut acc = 0.0;
+    for j in 0..d.get() {
+        acc = N::fold(acc, (a[j] - b[j]).abs());
+        if acc >= bound {
+            return None;
+        }
+    }
+    Some(acc)
+}
+
 /// A balanced kd-tree over points reordered into tree order.
 #[derive(Debug)]
 pub struct KdTree {
@@ -195,16 +225,20 @@ impl KdTree {
         acc
     }
 
+    /// Lower and upper reduced distances from `q` to the box of `node`, in
+    /// one pass.
     #[inline(always)]
-    fn upper<N: Norm, D: Dim>(&self, d: D, node: usize, q: &[f64]) -> f64 {
+    fn bounds_to<N: Norm, D: Dim>(&self, d: D, node: usize, q: &[f64]) -> (f64, f64) {
         let w = d.get();
         let b = &self.bounds[node * 2 * w..(node + 1) * 2 * w];
         let (lo, hi) = b.split_at(w);
-        let mut acc = 0.0;
+        let (mut near, mut far) = (0.0, 0.0);
         for j in 0..w {
-            acc = N::fold(acc, (q[j] - lo[j]).max(hi[j] - q[j]));
+            let (below, above) = (lo[j] - q[j], q[j] - hi[j]);
+            near = N::fold(near, below.max(above).max(0.0));
+            far = N::fold(far, (q[j] - lo[j]).max(hi[j] - q[j]));
         }
-        acc
+        (near, far)
     }
 
     #[inline(always)]
@@ -220,7 +254,16 @@ impl KdTree {
         let w = d.get();
         let q = &q[..w];
         for (j, p) in self.pts[s * w..e * w].chunks_exact(w).enumerate() {
-            let dd = dist::<N, D>(d, q, p);
+            let dd = if w > 4 {
+                // In many dimensions most candidates are rejected after a few
+                // coordinates; the partial distance already exceeds the bound.
+                match dist_below::<N, D>(d, q, p, best.worst()) {
+                    Some(dd) => dd,
+                    None => continue,
+                }
+            } else {
+                dist::<N, D>(d, q, p)
+            };
             let pos = s + j;
             if dd < best.worst() && pos != skip {
                 best.push(dd, pos as u32);
@@ -301,17 +344,19 @@ impl KdTree {
     }
 
     fn count_node<N: Norm, D: Dim>(&self, d: D, node: usize, q: &[f64], r: f64) -> usize {
-        if self.lower::<N, D>(d, node, q) > r {
+        let (lower, upper) = self.bounds_to::<N, D>(d, node, q);
+        if lower > r {
             return 0;
         }
         let (s, e) = self.range(node);
-        if self.upper::<N, D>(d, node, q) <= r {
+        if upper <= r {
             return e - s;
         }
         if node >= self.first_leaf {
             let w = d.get();
-            return (s..e)
-                .filter(|&pos| dist::<N, D>(d, q, &self.pts[pos * w..]) <= r)
+            return self.pts[s * w..e * w]
+                .chunks_exact(w)
+                .filter(|p| within::<N, D>(d, q, p, r))
                 .count();
         }
         self.count_node::<N, D>(d, 2 * node + 1, q, r)
