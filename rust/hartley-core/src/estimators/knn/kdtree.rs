@@ -83,36 +83,6 @@ fn dist<N: Norm, D: Dim>(d: D, a: &[f64], b: &[f64]) -> f64 {
     acc
 }
 
-/// Whether the reduced distance between `a` and `b` is at most `r`,
-/// stopping at the first coordinate that settles it (partial reduced
-/// distances only grow).
-#[inline(always)]
-fn within<N: Norm, D: Dim>(d: D, a: &[f64], b: &[f64], r: f64) -> bool {
-    let (a, b) = (&a[..d.get()], &b[..d.get()]);
-    let mut acc = 0.0;
-    for j in 0..d.get() {
-        acc = N::fold(acc, (a[j] - b[j]).abs());
-        if acc > r {
-            return false;
-        }
-    }
-    true
-}
-
-/// The reduced distance between `a` and `b` if it is below `bound`.
-#[inline(always)]
-fn dist_below<N: Norm, D: Dim>(d: D, a: &[f64], b: &[f64], bound: f64) -> Option<f64> {
-    let (a, b) = (&a[..d.get()], &b[..d.get()]);
-    let mut acc = 0.0;
-    for j in 0..d.get() {
-        acc = N::fold(acc, (a[j] - b[j]).abs());
-        if acc >= bound {
-            return None;
-        }
-    }
-    Some(acc)
-}
-
 /// A balanced kd-tree over points reordered into tree order.
 #[derive(Debug)]
 pub struct KdTree {
@@ -254,16 +224,7 @@ impl KdTree {
         let w = d.get();
         let q = &q[..w];
         for (j, p) in self.pts[s * w..e * w].chunks_exact(w).enumerate() {
-            let dd = if w > 4 {
-                // In many dimensions most candidates are rejected after a few
-                // coordinates; the partial distance already exceeds the bound.
-                match dist_below::<N, D>(d, q, p, best.worst()) {
-                    Some(dd) => dd,
-                    None => continue,
-                }
-            } else {
-                dist::<N, D>(d, q, p)
-            };
+            let dd = dist::<N, D>(d, q, p);
             let pos = s + j;
             if dd < best.worst() && pos != skip {
                 best.push(dd, pos as u32);
@@ -356,7 +317,7 @@ impl KdTree {
             let w = d.get();
             return self.pts[s * w..e * w]
                 .chunks_exact(w)
-                .filter(|p| within::<N, D>(d, q, p, r))
+                .filter(|p| dist::<N, D>(d, q, p) <= r)
                 .count();
         }
         self.count_node::<N, D>(d, 2 * node + 1, q, r)
