@@ -174,13 +174,6 @@ pub enum Marginal {
 }
 
 impl Marginal {
-    /// Builds the structure over columns `cols` of `points` (row-major,
-    /// `stride` columns per row).
-    pub fn new(points: &[f64], stride: usize, cols: std::ops::Range<usize>) -> Self {
-        let width = cols.len();
-        Self::from_columns(columns(points, stride, cols), width)
-    }
-
     /// Builds the structure over `sub`, row-major with `width` columns.
     pub fn from_columns(sub: Vec<f64>, width: usize) -> Self {
         if width == 1 {
@@ -190,22 +183,13 @@ impl Marginal {
         }
     }
 
-    /// [`Marginal::count_within`] for queries issued in spatial order: a
+    /// Number of points within max-norm distance `r` of `q` (inclusive,
+    /// counting a point equal to `q`), for queries issued in spatial order: a
     /// single coordinate gallops from where `hint` says the last query ended.
     #[inline]
     pub fn count_near(&self, q: &[f64], r: f64, hint: &mut Hint) -> usize {
         match self {
             Marginal::OneD(s) => s.count_near(q[0], r, hint),
-            Marginal::Multi(s) => s.count_within::<MaxNorm>(q, r),
-        }
-    }
-
-    /// Number of points within max-norm distance `r` of `q` (inclusive,
-    /// counting a point equal to `q`).
-    #[inline]
-    pub fn count_within(&self, q: &[f64], r: f64) -> usize {
-        match self {
-            Marginal::OneD(s) => s.count_within(q[0], r),
             Marginal::Multi(s) => s.count_within::<MaxNorm>(q, r),
         }
     }
