@@ -8,12 +8,14 @@
 //! strips once their x-gap, reach the current k-th distance. Strips about as
 //! wide as a typical k-th-neighbour distance make every query touch a few
 //! dozen points, and building them costs two radix sorts. Queries run strip
-//! by strip, so the marginal counts gallop from a nearby position: the
-//! query's own rank in x, and the previous query's ends in y (the strip is
-//! sorted by y).
+//! by strip, so the x-counts gallop from the query's own rank in the strip's
+//! run of sorted x values; the y-counts use the two-level search of the
+//! sorted y values, whose top level stays in cache (galloping from the
+//! previous query's ends would jump across the whole array, one strip after
+//! another, and miss the cache at every step).
 
 use super::digamma::digamma_int;
-use super::knn::{Hint, KBest, Sorted1d};
+use super::knn::{KBest, Sorted1d};
 use super::ksg::{combine, Ksg};
 use super::prep::strictly_below;
 use crate::error::Result;
@@ -155,7 +157,6 @@ pub fn ksg_pair(
     let n = strips.pts.len();
     let sum = par_chunk_sum(n, ctl, |range| {
         let mut best = KBest::new(k);
-        let mut hy = Hint::default();
         let mut s = 0.0;
         for i in range {
             best.clear();
@@ -165,7 +166,7 @@ pub fn ksg_pair(
                 Ksg::One => match strictly_below(best.worst()) {
                     Some(r) => {
                         let nx = strips.count_x(i, r) - 1;
-                        let ny = ys.count_near(q[1], r, &mut hy) - 1;
+                        let ny = ys.count_within(q[1], r) - 1;
                         digamma_int(nx + 1) + digamma_int(ny + 1)
                     }
                     None => 2.0 * digamma_int(1),
@@ -178,7 +179,7 @@ pub fn ksg_pair(
                         ey = ey.max((p[1] - q[1]).abs());
                     }
                     let nx = strips.count_x(i, ex) - 1;
-                    let ny = ys.count_near(q[1], ey, &mut hy) - 1;
+                    let ny = ys.count_within(q[1], ey) - 1;
                     digamma_int(nx) + digamma_int(ny)
                 }
             };
