@@ -126,7 +126,7 @@ pub fn build_with_marginals(
 /// from `start`, then a binary search in the bracket found, so the cost grows
 /// with the log of the distance from `start` to the answer.
 #[inline]
-pub fn gallop<T>(v: &[T], start: usize, holds: impl Fn(&T) -> bool) -> usize {
+fn gallop<T>(v: &[T], start: usize, holds: impl Fn(&T) -> bool) -> usize {
     let n = v.len();
     let h = start.min(n);
     if h < n && holds(&v[h]) {

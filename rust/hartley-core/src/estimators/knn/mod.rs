@@ -13,7 +13,7 @@ mod kdtree;
 mod marginal;
 
 pub use kdtree::KdTree;
-pub use marginal::{build_with_marginals, gallop, Hint, Marginal, Sorted1d};
+pub use marginal::{build_with_marginals, Hint, Marginal, Sorted1d};
 
 /// Above this dimension the brute-force scan replaces the tree.
 pub const MAX_TREE_DIM: usize = 24;
