@@ -70,30 +70,26 @@ impl Strips {
     #[inline]
     fn scan(&self, c: usize, from: usize, q: [f64; 2], skip: usize, best: &mut KBest) {
         let (s, e) = self.strip_range(c);
-        let mut j = from;
-        while j < e {
-            let p = self.pts[j];
-            let dy = p[1] - q[1];
+        // Offers point j, whose y-gap to q is dy >= 0; false once the strip
+        // in this direction can hold nothing closer.
+        let mut visit = |j: usize, dy: f64| {
             if dy >= best.worst() {
-                break;
+                return false;
             }
-            let d = dy.max((p[0] - q[0]).abs());
+            let d = dy.max((self.pts[j][0] - q[0]).abs());
             if d < best.worst() && j != skip {
                 best.push(d, j as u32);
             }
-            j += 1;
+            true
+        };
+        for j in from..e {
+            if !visit(j, self.pts[j][1] - q[1]) {
+                break;
+            }
         }
-        let mut j = from;
-        while j > s {
-            j -= 1;
-            let p = self.pts[j];
-            let dy = q[1] - p[1];
-            if dy >= best.worst() {
+        for j in (s..from).rev() {
+            if !visit(j, q[1] - self.pts[j][1]) {
                 break;
-            }
-            let d = dy.max((p[0] - q[0]).abs());
-            if d < best.worst() && j != skip {
-                best.push(d, j as u32);
             }
         }
     }
