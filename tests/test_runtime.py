@@ -690,6 +690,30 @@ def test_hartley_num_threads_is_honoured() -> None:
         assert proc.stdout.split() == [str(expected), "1", str(cores)]
 
 
+def test_simd_cap_lowers_the_tier_and_lifts_again() -> None:
+    available, current = _core._simd_info()
+    assert available[0] == "portable" and current == available[-1]
+    try:
+        for tier in available:
+            assert _core._set_simd_cap(tier) == tier
+        # A cap above what the CPU has leaves the best available tier.
+        assert _core._set_simd_cap("avx512") == available[-1]
+        with pytest.raises(ValueError, match=r"^level: must be one of"):
+            _core._set_simd_cap("sse9")
+    finally:
+        assert _core._set_simd_cap(None) == available[-1]
+
+
+def test_hartley_simd_environment_variable() -> None:
+    code = "from hartley import _core\nprint(_core._simd_info()[1])"
+    proc = run_python(code, env={"HARTLEY_SIMD": "portable"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["portable"]
+    bad = run_python(code, env={"HARTLEY_SIMD": "fastest"})
+    assert bad.returncode != 0
+    assert "HARTLEY_SIMD: must be one of" in bad.stderr
+
+
 # ======================================================= Ctrl-C and progress
 
 _LONG_CALL = """

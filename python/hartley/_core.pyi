@@ -8,6 +8,8 @@ __all__ = [
     "__version__",
     "_panic_for_tests",
     "_resolve_threads",
+    "_set_simd_cap",
+    "_simd_info",
     "conditional_mutual_info",
     "entropy",
     "kl_divergence",
@@ -27,6 +29,8 @@ _F64_1D = npt.NDArray[np.float64]
 
 def _panic_for_tests() -> None: ...
 def _resolve_threads(n_jobs: int | None = None) -> int: ...
+def _set_simd_cap(level: str | None = None) -> str: ...
+def _simd_info() -> tuple[list[str], str]: ...
 def entropy(
     x: _F64_2D,
     k: int,

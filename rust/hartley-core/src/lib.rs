@@ -9,6 +9,7 @@
 pub mod error;
 pub mod estimators;
 pub mod par;
+pub mod simd;
 
 pub use error::{Error, Result};
 pub use par::{Control, Threads};
