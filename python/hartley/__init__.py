@@ -10,6 +10,15 @@ from __future__ import annotations
 
 from ._core import HartleyError, __version__
 from ._results import Estimate, MutualInfoTestResult
+from .binary import (
+    BinaryIndex,
+    Binarizer,
+    hamming_distances,
+    information_retained,
+    jaccard_distances,
+    pack_bits,
+    unpack_bits,
+)
 from .estimators import (
     conditional_mutual_info,
     entropy,
@@ -22,17 +31,24 @@ from .estimators import (
 from .feature_selection import mutual_info_classif, mutual_info_regression
 
 __all__ = [
+    "Binarizer",
+    "BinaryIndex",
     "Estimate",
     "HartleyError",
     "MutualInfoTestResult",
     "__version__",
     "conditional_mutual_info",
     "entropy",
+    "hamming_distances",
+    "information_retained",
+    "jaccard_distances",
     "kl_divergence",
     "mutual_info",
     "mutual_info_classif",
     "mutual_info_mixed",
     "mutual_info_regression",
     "mutual_info_test",
+    "pack_bits",
     "transfer_entropy",
+    "unpack_bits",
 ]

@@ -1,15 +1,20 @@
 """Type stubs of the compiled extension ``hartley._core``."""
 
+from typing import final
+
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "BinaryIndex",
     "HartleyError",
     "__version__",
     "_panic_for_tests",
     "_resolve_threads",
     "_set_simd_cap",
     "_simd_info",
+    "binarize",
+    "code_distances",
     "conditional_mutual_info",
     "entropy",
     "kl_divergence",
@@ -120,3 +125,63 @@ def mutual_info_features(
     seed: int,
     n_jobs: int | None,
 ) -> _F64_1D: ...
+
+# ------------------------------------------------------------------- binary
+_U8_2D = npt.NDArray[np.uint8]
+_F32_2D = npt.NDArray[np.float32]
+_F32_1D = npt.NDArray[np.float32]
+
+def code_distances(
+    a: _U8_2D, b: _U8_2D, n_bits: int, jaccard: bool, n_jobs: int | None
+) -> npt.NDArray[np.uint32] | npt.NDArray[np.float64]: ...
+def binarize(
+    x: _F32_2D, thresholds: _F32_1D, bits: int, n_jobs: int | None, progress: bool
+) -> _U8_2D: ...
+
+@final
+class BinaryIndex:
+    def __new__(
+        cls,
+        n_bits: int,
+        dim: int = 0,
+        bits: int = 1,
+        method: int = 0,
+        rotation_kind: int = 0,
+        thresholds: _F32_1D | None = None,
+        centres: _F32_1D | None = None,
+        mean: _F32_1D | None = None,
+        rotation: _F32_1D | None = None,
+        rescore: int = 0,
+        vector_dim: int = 0,
+    ) -> BinaryIndex: ...
+    def __len__(self) -> int: ...
+    @property
+    def n_bits(self) -> int: ...
+    @property
+    def rescore(self) -> int: ...
+    @property
+    def vector_dim(self) -> int: ...
+    @property
+    def is_mapped(self) -> bool: ...
+    @property
+    def memory_bytes(self) -> int: ...
+    def quantizer(
+        self,
+    ) -> tuple[int, int, int, int, _F32_1D, _F32_1D, _F32_1D, _F32_1D] | None: ...
+    def codes(self, ids: npt.NDArray[np.int64]) -> _U8_2D: ...
+    def add(self, codes: _U8_2D, vectors: _F32_2D | None = None) -> None: ...
+    def search(
+        self,
+        k: int,
+        oversample: int,
+        score: str,
+        rescore: bool,
+        codes: _U8_2D | None,
+        projected: _F32_2D | None,
+        vectors: _F32_2D | None,
+        n_jobs: int | None,
+        progress: bool,
+    ) -> tuple[_F32_2D, npt.NDArray[np.int64]]: ...
+    def save(self, path: str) -> None: ...
+    @staticmethod
+    def load(path: str, mmap: bool, verify: bool) -> BinaryIndex: ...

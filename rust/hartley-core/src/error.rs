@@ -27,6 +27,14 @@ pub enum Error {
         /// Column of the first offending value.
         col: usize,
     },
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the operating system reported.
+        message: String,
+    },
     /// The caller asked the computation to stop (Ctrl-C from Python).
     #[error("interrupted")]
     Cancelled,

@@ -6,6 +6,7 @@
 //! [`par::Control`] block through which the caller can cancel it and watch
 //! its progress; results never depend on the number of threads.
 
+pub mod bits;
 pub mod error;
 pub mod estimators;
 pub mod par;

@@ -1,7 +1,7 @@
 //! Python exception classes, and the one conversion of core errors into them.
 
 use hartley_core::Error;
-use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 pyo3::create_exception!(
@@ -18,6 +18,7 @@ pub fn to_py(err: Error) -> PyErr {
         Error::InvalidArgument { .. } | Error::NonFinite { .. } => {
             PyValueError::new_err(err.to_string())
         }
+        Error::Io { .. } => PyOSError::new_err(err.to_string()),
         Error::Cancelled => PyKeyboardInterrupt::new_err("interrupted"),
         other => HartleyError::new_err(other.to_string()),
     }

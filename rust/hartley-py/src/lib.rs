@@ -3,6 +3,7 @@
 //! [`run::run`], and converts the result.
 
 mod arrays;
+mod binary;
 mod errors;
 mod estimators;
 mod run;
@@ -75,5 +76,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         }
     }
     estimators::register(m)?;
+    binary::register(m)?;
     Ok(())
 }

@@ -50,7 +50,7 @@ impl Metric {
 /// ln Gamma(d/2 + 1), exact by the recurrence from Gamma(1) or Gamma(1/2).
 fn ln_gamma_half_plus_one(d: usize) -> f64 {
     // Gamma(x + 1) = x Gamma(x), descending from x = d/2 to 1 or 1/2.
-    let mut acc = if d % 2 == 0 {
+    let mut acc = if d.is_multiple_of(2) {
         0.0
     } else {
         0.5 * std::f64::consts::PI.ln()

@@ -1,0 +1,387 @@
+//! Population counts of XOR, AND and OR over packed binary codes.
+//!
+//! Codes are compared as little-endian 64-bit words. Every kernel exists in
+//! four tiers ([`Level`]): portable Rust, scalar `popcnt`, AVX2 with the
+//! nibble-lookup method (Mula's `vpshufb` table, bytes summed with
+//! `vpsadbw`), and AVX-512 `VPOPCNTDQ`. The scan in [`super::scan`] is
+//! compiled once per tier around the same [`Kernel`] trait, so a whole scan
+//! runs with the tier's instructions inlined.
+
+use crate::simd::Level;
+
+/// Distance kernel between two equal-length word slices, specialised per tier.
+pub trait Kernel: Copy + Send + Sync {
+    /// Number of set bits in `a XOR b`.
+    fn xor_count(self, a: &[u64], b: &[u64]) -> u32;
+    /// Number of set bits in `a AND b`.
+    fn and_count(self, a: &[u64], b: &[u64]) -> u32;
+    /// Number of set bits in `a OR b`.
+    fn or_count(self, a: &[u64], b: &[u64]) -> u32;
+}
+
+/// Word-by-word `count_ones`: the portable tier, and with `popcnt` enabled
+/// by the caller's target features, the scalar hardware tier.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Scalar;
+
+impl Kernel for Scalar {
+    #[inline(always)]
+    fn xor_count(self, a: &[u64], b: &[u64]) -> u32 {
+        a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+    }
+    #[inline(always)]
+    fn and_count(self, a: &[u64], b: &[u64]) -> u32 {
+        a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum()
+    }
+    #[inline(always)]
+    fn or_count(self, a: &[u64], b: &[u64]) -> u32 {
+        a.iter().zip(b).map(|(x, y)| (x | y).count_ones()).sum()
+    }
+}
+
+/// AVX2 nibble lookup for codes of at least [`Avx2::MIN_WORDS`] words,
+/// scalar `popcnt` below (where the horizontal sum would cost more than it
+/// saves). Only constructed after AVX2 was detected.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub struct Avx2(());
+
+#[cfg(target_arch = "x86_64")]
+impl Avx2 {
+    /// Codes shorter than this many 64-bit words use scalar `popcnt`.
+    pub const MIN_WORDS: usize = 8;
+
+    /// The kernel, if this CPU has AVX2.
+    pub fn new() -> Option<Self> {
+        (crate::simd::detected() >= Level::Avx2).then_some(Avx2(()))
+    }
+}
+
+/// AVX-512 `VPOPCNTDQ` over 8-word lanes, masked loads for the tail. Only
+/// constructed after the instructions were detected.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub struct Avx512(());
+
+#[cfg(target_arch = "x86_64")]
+impl Avx512 {
+    /// The kernel, if this CPU has AVX-512 with `VPOPCNTDQ`.
+    pub fn new() -> Option<Self> {
+        (crate::simd::detected() >= Level::Avx512).then_some(Avx512(()))
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// The three bitwise operations the kernels combine codes with.
+    #[derive(Clone, Copy)]
+    pub enum Op {
+        Xor,
+        And,
+        Or,
+    }
+
+    #[inline(always)]
+    fn combine256(op: Op, a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: callers are compiled with AVX2 enabled.
+        unsafe {
+            match op {
+                Op::Xor => _mm256_xor_si256(a, b),
+                Op::And => _mm256_and_si256(a, b),
+                Op::Or => _mm256_or_si256(a, b),
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn combine64(op: Op, a: u64, b: u64) -> u64 {
+        match op {
+            Op::Xor => a ^ b,
+            Op::And => a & b,
+            Op::Or => a | b,
+        }
+    }
+
+    /// # Safety
+    /// AVX2 and POPCNT are available and `a.len() == b.len()`.
+    #[inline]
+    #[target_feature(enable = "avx2,popcnt")]
+    pub unsafe fn count_avx2(op: Op, a: &[u64], b: &[u64]) -> u32 {
+        let n = a.len();
+        if n < super::Avx2::MIN_WORDS {
+            return (0..n).map(|i| combine64(op, a[i], b[i]).count_ones()).sum();
+        }
+        let lut = _mm256_setr_epi8(
+            0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2,
+            3, 3, 4,
+        );
+        let low = _mm256_set1_epi8(0x0f);
+        let mut total = _mm256_setzero_si256();
+        let mut bytes = _mm256_setzero_si256();
+        let (pa, pb) = (a.as_ptr() as *const __m256i, b.as_ptr() as *const __m256i);
+        let blocks = n / 4;
+        let mut i = 0;
+        while i < blocks {
+            // Each block adds at most 8 to a byte counter: flush before 255.
+            let end = (i + 31).min(blocks);
+            while i < end {
+                // SAFETY: block i covers words 4i..4i+4 <= n of both slices.
+                let x = unsafe {
+                    combine256(
+                        op,
+                        _mm256_loadu_si256(pa.add(i)),
+                        _mm256_loadu_si256(pb.add(i)),
+                    )
+                };
+                let lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(x, low));
+                let hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16::<4>(x), low));
+                bytes = _mm256_add_epi8(bytes, _mm256_add_epi8(lo, hi));
+                i += 1;
+            }
+            total = _mm256_add_epi64(total, _mm256_sad_epu8(bytes, _mm256_setzero_si256()));
+            bytes = _mm256_setzero_si256();
+        }
+        let mut lanes = [0u64; 4];
+        // SAFETY: `lanes` is 32 bytes long.
+        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, total) };
+        let mut sum = lanes.iter().sum::<u64>() as u32;
+        for w in blocks * 4..n {
+            sum += combine64(op, a[w], b[w]).count_ones();
+        }
+        sum
+    }
+
+    /// # Safety
+    /// AVX-512F/BW and VPOPCNTDQ are available and `a.len() == b.len()`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,popcnt")]
+    pub unsafe fn count_avx512(op: Op, a: &[u64], b: &[u64]) -> u32 {
+        let n = a.len();
+        let mut acc = _mm512_setzero_si512();
+        let mut i = 0;
+        while i < n {
+            let left = n - i;
+            let mask: __mmask8 = if left >= 8 { 0xff } else { (1u8 << left) - 1 };
+            // SAFETY: the mask only enables words i..min(i + 8, n) of both slices.
+            let (x, y) = unsafe {
+                (
+                    _mm512_maskz_loadu_epi64(mask, a.as_ptr().add(i) as *const i64),
+                    _mm512_maskz_loadu_epi64(mask, b.as_ptr().add(i) as *const i64),
+                )
+            };
+            let c = match op {
+                Op::Xor => _mm512_xor_si512(x, y),
+                Op::And => _mm512_and_si512(x, y),
+                Op::Or => _mm512_or_si512(x, y),
+            };
+            acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(c));
+            i += 8;
+        }
+        _mm512_reduce_add_epi64(acc) as u32
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Kernel for Avx2 {
+    #[inline(always)]
+    fn xor_count(self, a: &[u64], b: &[u64]) -> u32 {
+        debug_assert_eq!(a.len(), b.len());
+        // SAFETY: an `Avx2` exists only when AVX2 was detected; equal lengths
+        // are an invariant of every caller (rows of one code width).
+        unsafe { x86::count_avx2(x86::Op::Xor, a, &b[..a.len()]) }
+    }
+    #[inline(always)]
+    fn and_count(self, a: &[u64], b: &[u64]) -> u32 {
+        // SAFETY: as in `xor_count`.
+        unsafe { x86::count_avx2(x86::Op::And, a, &b[..a.len()]) }
+    }
+    #[inline(always)]
+    fn or_count(self, a: &[u64], b: &[u64]) -> u32 {
+        // SAFETY: as in `xor_count`.
+        unsafe { x86::count_avx2(x86::Op::Or, a, &b[..a.len()]) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Kernel for Avx512 {
+    #[inline(always)]
+    fn xor_count(self, a: &[u64], b: &[u64]) -> u32 {
+        // SAFETY: an `Avx512` exists only when the instructions were detected;
+        // the slice of `b` has the length of `a`.
+        unsafe { x86::count_avx512(x86::Op::Xor, a, &b[..a.len()]) }
+    }
+    #[inline(always)]
+    fn and_count(self, a: &[u64], b: &[u64]) -> u32 {
+        // SAFETY: as in `xor_count`.
+        unsafe { x86::count_avx512(x86::Op::And, a, &b[..a.len()]) }
+    }
+    #[inline(always)]
+    fn or_count(self, a: &[u64], b: &[u64]) -> u32 {
+        // SAFETY: as in `xor_count`.
+        unsafe { x86::count_avx512(x86::Op::Or, a, &b[..a.len()]) }
+    }
+}
+
+/// Calls `f` with the kernel of the given tier, compiled with that tier's
+/// target features so the kernel inlines into `f`'s loops. Tiers the CPU
+/// lacks fall back to the best one below.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! with_kernel {
+    ($level:expr, |$k:ident| $body:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::bits::popcount::{Kernel, Scalar};
+        let level = ($level).min($crate::simd::detected());
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,avx2,popcnt")]
+            unsafe fn tier512<R>(f: impl FnOnce($crate::bits::popcount::Avx512) -> R) -> R {
+                f($crate::bits::popcount::Avx512::new().expect("checked by the caller"))
+            }
+            #[target_feature(enable = "avx2,fma,popcnt")]
+            unsafe fn tier2<R>(f: impl FnOnce($crate::bits::popcount::Avx2) -> R) -> R {
+                f($crate::bits::popcount::Avx2::new().expect("checked by the caller"))
+            }
+            #[target_feature(enable = "popcnt")]
+            unsafe fn tier1<R>(f: impl FnOnce(Scalar) -> R) -> R {
+                f(Scalar)
+            }
+            match level {
+                // SAFETY: `level` is capped by the detected tier, so the CPU
+                // has every feature the called function enables.
+                $crate::simd::Level::Avx512 => unsafe { tier512(|$k| $body) },
+                // SAFETY: as above.
+                $crate::simd::Level::Avx2 => unsafe { tier2(|$k| $body) },
+                // SAFETY: as above.
+                $crate::simd::Level::Popcnt => unsafe { tier1(|$k| $body) },
+                $crate::simd::Level::Portable => {
+                    let $k = Scalar;
+                    $body
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = level;
+            let $k = Scalar;
+            $body
+        }
+    }};
+}
+
+/// Views a byte code as 64-bit words plus a byte tail.
+fn split(code: &[u8]) -> (Vec<u64>, &[u8]) {
+    let chunks = code.chunks_exact(8);
+    let tail = chunks.remainder();
+    (
+        chunks
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect(),
+        tail,
+    )
+}
+
+/// Hamming distance between two byte codes of equal length, on the tier in
+/// use ([`crate::simd::level`]).
+///
+/// # Panics
+/// If the lengths differ.
+pub fn hamming(a: &[u8], b: &[u8]) -> u32 {
+    hamming_with(crate::simd::level(), a, b)
+}
+
+/// [`hamming`] on a given tier.
+///
+/// # Panics
+/// If the lengths differ.
+pub fn hamming_with(level: Level, a: &[u8], b: &[u8]) -> u32 {
+    assert_eq!(a.len(), b.len(), "hamming: codes of different lengths");
+    let ((wa, ta), (wb, tb)) = (split(a), split(b));
+    let tail: u32 = ta.iter().zip(tb).map(|(x, y)| (x ^ y).count_ones()).sum();
+    with_kernel!(level, |k| k.xor_count(&wa, &wb)) + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simd::available;
+
+    fn codes(seed: u64, n: usize) -> Vec<u8> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (s >> 56) as u8
+            })
+            .collect()
+    }
+
+    fn naive(op: fn(u8, u8) -> u8, a: &[u8], b: &[u8]) -> u32 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| {
+                let v = op(*x, *y);
+                (0..8).map(|i| ((v >> i) & 1) as u32).sum::<u32>()
+            })
+            .sum()
+    }
+
+    #[test]
+    fn every_tier_matches_a_naive_count_at_odd_widths() {
+        for bytes in [
+            0usize, 1, 3, 7, 8, 9, 31, 32, 33, 48, 63, 64, 65, 96, 128, 255, 256, 512, 1000,
+        ] {
+            let a = codes(bytes as u64 + 1, bytes);
+            let b = codes(bytes as u64 + 1000, bytes);
+            let words = bytes / 8;
+            let to_words = |c: &[u8]| -> Vec<u64> {
+                c[..words * 8]
+                    .chunks_exact(8)
+                    .map(|w| u64::from_le_bytes(w.try_into().unwrap()))
+                    .collect()
+            };
+            let (wa, wb) = (to_words(&a), to_words(&b));
+            let w = words * 8;
+            for level in available() {
+                assert_eq!(
+                    hamming_with(level, &a, &b),
+                    naive(|x, y| x ^ y, &a, &b),
+                    "{level:?} {bytes}"
+                );
+                let (x, n, o) = with_kernel!(level, |k| (
+                    k.xor_count(&wa, &wb),
+                    k.and_count(&wa, &wb),
+                    k.or_count(&wa, &wb)
+                ));
+                assert_eq!(
+                    x,
+                    naive(|x, y| x ^ y, &a[..w], &b[..w]),
+                    "xor {level:?} {bytes}"
+                );
+                assert_eq!(
+                    n,
+                    naive(|x, y| x & y, &a[..w], &b[..w]),
+                    "and {level:?} {bytes}"
+                );
+                assert_eq!(
+                    o,
+                    naive(|x, y| x | y, &a[..w], &b[..w]),
+                    "or {level:?} {bytes}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn all_ones_against_zeros_counts_every_bit() {
+        let a = vec![0xffu8; 512];
+        let b = vec![0u8; 512];
+        for level in available() {
+            assert_eq!(hamming_with(level, &a, &b), 4096);
+        }
+    }
+}

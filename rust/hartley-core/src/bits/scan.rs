@@ -1,0 +1,375 @@
+//! Exhaustive k-nearest-neighbour scans over packed codes.
+//!
+//! The database is cut into blocks of rows that fit in the L2 cache; every
+//! query of a chunk scans a block before the next block is read, so a batch
+//! of queries reads the codes from memory once per chunk rather than once per
+//! query. Work is split over query chunks and over row ranges, so that a
+//! single query is still scanned by every thread; partial results merge in a
+//! fixed order, and ties go to the lower id, so results do not depend on the
+//! number of threads.
+
+use rayon::prelude::*;
+
+use super::popcount::Kernel;
+use super::topk::{best_k, Histogram, Neighbour};
+use crate::error::{Error, Result};
+use crate::par::{Control, Threads};
+use crate::simd::Level;
+
+/// A row-major matrix of packed codes, each row `stride` little-endian words
+/// (the code bytes, zero-padded to a multiple of 8).
+#[derive(Debug, Clone, Copy)]
+pub struct Codes<'a> {
+    words: &'a [u64],
+    stride: usize,
+    n_bits: usize,
+}
+
+impl<'a> Codes<'a> {
+    /// Wraps `words` as rows of `stride` words holding `n_bits`-bit codes.
+    pub fn new(words: &'a [u64], stride: usize, n_bits: usize) -> Result<Self> {
+        if stride == 0 || n_bits == 0 || n_bits > stride * 64 {
+            return Err(Error::invalid(
+                "codes",
+                format!("{n_bits} bits do not fit rows of {stride} words"),
+            ));
+        }
+        if !words.len().is_multiple_of(stride) {
+            return Err(Error::invalid(
+                "codes",
+                "length is not a whole number of rows",
+            ));
+        }
+        Ok(Codes {
+            words,
+            stride,
+            n_bits,
+        })
+    }
+
+    /// Number of rows.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.words.len() / self.stride
+    }
+
+    /// Whether there are no rows.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// Words per row.
+    #[inline]
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
+    /// Bits per code.
+    #[inline]
+    pub fn n_bits(&self) -> usize {
+        self.n_bits
+    }
+
+    /// Row `i`.
+    #[inline]
+    pub fn row(&self, i: usize) -> &'a [u64] {
+        &self.words[i * self.stride..(i + 1) * self.stride]
+    }
+
+    /// All words, row after row.
+    #[inline]
+    pub fn words(&self) -> &'a [u64] {
+        self.words
+    }
+}
+
+/// Rows per block: about 256 KiB of codes, so a block stays in L2 while the
+/// queries of a chunk scan it.
+pub fn block_rows(stride: usize) -> usize {
+    ((256 * 1024) / (stride * 8)).clamp(256, 1 << 16)
+}
+
+/// Queries scanned together over each block.
+const QUERY_CHUNK: usize = 32;
+
+/// Per-task buffers.
+pub struct Scratch {
+    /// Integer distances of one block.
+    pub ints: Vec<u32>,
+    /// Float distances of one block.
+    pub floats: Vec<f32>,
+    /// Histogram for integer selection.
+    pub hist: Histogram,
+}
+
+/// The shape of a scan.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// Database rows.
+    pub n_rows: usize,
+    /// Queries.
+    pub n_queries: usize,
+    /// Neighbours kept per query.
+    pub k: usize,
+    /// Rows per block ([`block_rows`]).
+    pub block: usize,
+    /// Largest integer distance (the code width).
+    pub max_distance: u32,
+}
+
+/// Runs `visit(prepared, query, slot, first_row, rows, best, scratch)` over every
+/// block for every query, where `visit` appends the block's candidates to
+/// `best` (which holds the current best `k` in order), and `prepare(queries)`
+/// builds per-query state once per task (`slot` indexes it); returns the `k`
+/// best per query.
+pub fn drive<P, G, F>(
+    plan: Plan,
+    threads: Threads,
+    ctl: &Control,
+    prepare: G,
+    visit: F,
+) -> Result<Vec<Vec<Neighbour>>>
+where
+    G: Fn(std::ops::Range<usize>) -> P + Sync,
+    F: Fn(&P, usize, usize, usize, usize, &mut Vec<Neighbour>, &mut Scratch) + Sync,
+{
+    let Plan {
+        n_rows,
+        n_queries,
+        k,
+        block,
+        max_distance,
+    } = plan;
+    if n_queries == 0 {
+        return Ok(Vec::new());
+    }
+    let n_blocks = n_rows.div_ceil(block).max(1);
+    let q_chunks = n_queries.div_ceil(QUERY_CHUNK);
+    // Enough tasks to balance the threads, cutting rows only as far as needed.
+    let ranges = (threads.get() * 4).div_ceil(q_chunks).clamp(1, n_blocks);
+    let blocks_per_range = n_blocks.div_ceil(ranges);
+    let ranges = n_blocks.div_ceil(blocks_per_range);
+    ctl.add_total((n_rows * n_queries) as u64);
+    let tasks: Vec<(usize, usize)> = (0..q_chunks)
+        .flat_map(|qc| (0..ranges).map(move |r| (qc, r)))
+        .collect();
+    let parts: Vec<Result<Vec<Vec<Neighbour>>>> = threads.install(|| {
+        tasks
+            .par_iter()
+            .map(|&(qc, r)| {
+                let queries = qc * QUERY_CHUNK..((qc + 1) * QUERY_CHUNK).min(n_queries);
+                let mut best: Vec<Vec<Neighbour>> =
+                    queries.clone().map(|_| Vec::with_capacity(2 * k)).collect();
+                let mut scratch = Scratch {
+                    ints: vec![0; block],
+                    floats: vec![0.0; block],
+                    hist: Histogram::new(max_distance),
+                };
+                let prepared = prepare(queries.clone());
+                let b0 = r * blocks_per_range;
+                let b1 = ((r + 1) * blocks_per_range).min(n_blocks);
+                for b in b0..b1 {
+                    ctl.check()?;
+                    let first = b * block;
+                    let rows = block.min(n_rows - first);
+                    for (slot, q) in queries.clone().enumerate() {
+                        visit(
+                            &prepared,
+                            q,
+                            slot,
+                            first,
+                            rows,
+                            &mut best[slot],
+                            &mut scratch,
+                        );
+                        best_k(&mut best[slot], k);
+                    }
+                    ctl.advance((rows * queries.len()) as u64);
+                }
+                Ok(best)
+            })
+            .collect()
+    });
+    let mut out: Vec<Vec<Neighbour>> = (0..n_queries).map(|_| Vec::new()).collect();
+    for (&(qc, _), part) in tasks.iter().zip(parts) {
+        for (slot, cands) in part?.into_iter().enumerate() {
+            out[qc * QUERY_CHUNK + slot].extend(cands);
+        }
+    }
+    for cands in &mut out {
+        best_k(cands, k);
+    }
+    Ok(out)
+}
+
+/// The distance bound implied by the current best: rows farther than the
+/// k-th best cannot enter.
+#[inline]
+pub fn int_bound(best: &[Neighbour], k: usize, max: u32) -> u32 {
+    if best.len() >= k && k > 0 {
+        best[k - 1].distance as u32
+    } else {
+        max
+    }
+}
+
+#[inline(always)]
+fn fill_fixed<K: Kernel, const N: usize>(kern: K, q: &[u64], db: &[u64], out: &mut [u32]) {
+    let q: &[u64; N] = q.try_into().expect("query of the code width");
+    for (row, d) in db.chunks_exact(N).zip(out.iter_mut()) {
+        *d = kern.xor_count(q, row);
+    }
+}
+
+/// Hamming distances from `q` to each row of `db` (rows of `stride` words).
+#[inline(always)]
+pub fn fill_hamming<K: Kernel>(kern: K, q: &[u64], db: &[u64], stride: usize, out: &mut [u32]) {
+    match stride {
+        4 => fill_fixed::<K, 4>(kern, q, db, out),
+        6 => fill_fixed::<K, 6>(kern, q, db, out),
+        8 => fill_fixed::<K, 8>(kern, q, db, out),
+        12 => fill_fixed::<K, 12>(kern, q, db, out),
+        16 => fill_fixed::<K, 16>(kern, q, db, out),
+        32 => fill_fixed::<K, 32>(kern, q, db, out),
+        64 => fill_fixed::<K, 64>(kern, q, db, out),
+        _ => {
+            for (row, d) in db.chunks_exact(stride).zip(out.iter_mut()) {
+                *d = kern.xor_count(q, row);
+            }
+        }
+    }
+}
+
+/// The `k` nearest rows of `db` to each query by Hamming distance, ties to
+/// the lower id, on SIMD tier `level`. Fewer than `k` rows give shorter lists.
+pub fn hamming_knn(
+    db: Codes<'_>,
+    queries: Codes<'_>,
+    k: usize,
+    level: Level,
+    threads: Threads,
+    ctl: &Control,
+) -> Result<Vec<Vec<Neighbour>>> {
+    check_pair(&db, &queries)?;
+    let stride = db.stride();
+    let max = db.n_bits() as u32;
+    let block = block_rows(stride);
+    let plan = Plan {
+        n_rows: db.len(),
+        n_queries: queries.len(),
+        k,
+        block,
+        max_distance: max,
+    };
+    crate::with_kernel!(level, |kern| drive(
+        plan,
+        threads,
+        ctl,
+        |_| (),
+        |_, q, _, first, rows, best, s| {
+            let ints = &mut s.ints[..rows];
+            let rows_words = &db.words()[first * stride..(first + rows) * stride];
+            fill_hamming(kern, queries.row(q), rows_words, stride, ints);
+            let bound = int_bound(best, k, max);
+            s.hist.select(ints, first as u64, k, bound, best);
+        },
+    ))
+}
+
+/// Checks that queries and database share a code width.
+pub fn check_pair(db: &Codes<'_>, queries: &Codes<'_>) -> Result<()> {
+    if db.n_bits() != queries.n_bits() || db.stride() != queries.stride() {
+        return Err(Error::invalid(
+            "Q",
+            format!(
+                "codes of {} bits, but the index holds {}-bit codes",
+                queries.n_bits(),
+                db.n_bits()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simd::available;
+
+    fn random_words(seed: u64, n: usize) -> Vec<u64> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                s ^ (s >> 29)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn scan_matches_brute_force_for_every_tier_and_thread_count() {
+        for (stride, bits) in [(1usize, 20usize), (4, 256), (6, 384), (9, 570)] {
+            let mut words = random_words(3, 2000 * stride);
+            // Mask the unused high bits of each row, as packed codes have.
+            let used = bits - (stride - 1) * 64;
+            if used < 64 {
+                for r in 0..2000 {
+                    words[r * stride + stride - 1] &= (1u64 << used) - 1;
+                }
+            }
+            // Duplicate rows make ties.
+            for r in 0..50 {
+                let (a, b) = words.split_at_mut(1000 * stride);
+                b[r * stride..(r + 1) * stride].copy_from_slice(&a[r * stride..(r + 1) * stride]);
+            }
+            let db = Codes::new(&words, stride, bits).unwrap();
+            let qs = Codes::new(&words[..7 * stride], stride, bits).unwrap();
+            let mut expected = Vec::new();
+            for q in 0..qs.len() {
+                let mut all: Vec<Neighbour> = (0..db.len())
+                    .map(|i| Neighbour {
+                        distance: qs
+                            .row(q)
+                            .iter()
+                            .zip(db.row(i))
+                            .map(|(a, b)| (a ^ b).count_ones())
+                            .sum::<u32>() as f32,
+                        id: i as u64,
+                    })
+                    .collect();
+                best_k(&mut all, 15);
+                expected.push(all);
+            }
+            for level in available() {
+                for t in [1, 3] {
+                    let got =
+                        hamming_knn(db, qs, 15, level, Threads::new(t), &Control::new()).unwrap();
+                    assert_eq!(got, expected, "stride {stride} {level:?} threads {t}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn k_beyond_the_rows_returns_them_all() {
+        let words = random_words(1, 5 * 4);
+        let db = Codes::new(&words, 4, 256).unwrap();
+        let got = hamming_knn(
+            db,
+            db,
+            10,
+            Level::Portable,
+            Threads::new(2),
+            &Control::new(),
+        )
+        .unwrap();
+        assert!(got.iter().all(|v| v.len() == 5));
+        assert!(got
+            .iter()
+            .enumerate()
+            .all(|(i, v)| v[0].id == i as u64 && v[0].distance == 0.0));
+    }
+}

@@ -1,0 +1,134 @@
+//! 64-byte aligned byte storage, owned or mapped from a file.
+
+use std::sync::Arc;
+
+/// One cache line of bytes; a `Vec` of them is 64-byte aligned.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+pub struct Line([u8; 64]);
+
+/// Bytes whose start is 64-byte aligned: owned and growable, or a read-only
+/// range of a memory-mapped file (which turns into an owned copy on the
+/// first write).
+#[derive(Clone)]
+pub enum Store {
+    /// Bytes in memory.
+    Owned {
+        /// Backing lines.
+        lines: Vec<Line>,
+        /// Bytes in use.
+        len: usize,
+    },
+    /// A range of a mapped file.
+    Mapped {
+        /// The mapping.
+        map: Arc<memmap2::Mmap>,
+        /// Start of the range (a multiple of 64).
+        offset: usize,
+        /// Length of the range.
+        len: usize,
+    },
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if self.is_mapped() { "mapped" } else { "owned" };
+        write!(f, "Store({kind}, {} bytes)", self.len())
+    }
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::Owned {
+            lines: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl Store {
+    /// An owned copy of `bytes`.
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        let mut s = Store::default();
+        s.extend(bytes);
+        s
+    }
+
+    /// Number of bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Store::Owned { len, .. } | Store::Mapped { len, .. } => *len,
+        }
+    }
+
+    /// Whether the store holds no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the bytes live in a mapped file.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self, Store::Mapped { .. })
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Store::Owned { lines, len } => {
+                // SAFETY: `lines` holds `lines.len() * 64 >= len` initialised bytes.
+                unsafe { std::slice::from_raw_parts(lines.as_ptr() as *const u8, *len) }
+            }
+            Store::Mapped { map, offset, len } => &map[*offset..*offset + *len],
+        }
+    }
+
+    /// The bytes as native-endian 64-bit words (the length must be a multiple
+    /// of 8, which every caller's row layout guarantees).
+    pub fn words(&self) -> &[u64] {
+        let bytes = self.bytes();
+        debug_assert_eq!(bytes.len() % 8, 0);
+        debug_assert_eq!(bytes.as_ptr() as usize % 8, 0);
+        // SAFETY: the start is 64-byte aligned (owned lines, or a mapping at a
+        // page boundary plus a multiple of 64), every bit pattern is a valid
+        // u64, and the length is rounded down to whole words.
+        unsafe { std::slice::from_raw_parts(bytes.as_ptr() as *const u64, bytes.len() / 8) }
+    }
+
+    /// The bytes as `f32` values (same alignment argument as [`Store::words`]).
+    pub fn floats(&self) -> &[f32] {
+        let bytes = self.bytes();
+        // SAFETY: as in `words`: aligned start, any bit pattern is a valid f32.
+        unsafe { std::slice::from_raw_parts(bytes.as_ptr() as *const f32, bytes.len() / 4) }
+    }
+
+    /// Appends bytes, copying a mapped range into memory first.
+    pub fn extend(&mut self, more: &[u8]) {
+        if self.is_mapped() {
+            let copy = Store::from_bytes(self.bytes());
+            *self = copy;
+        }
+        if let Store::Owned { lines, len } = self {
+            let new_len = *len + more.len();
+            let need = new_len.div_ceil(64);
+            if need > lines.len() {
+                let grow = need.max(lines.len() + lines.len() / 2);
+                lines.resize(grow, Line([0; 64]));
+            }
+            // SAFETY: `lines` now holds at least `new_len` bytes, and `more`
+            // cannot alias them (it is borrowed immutably from elsewhere).
+            let all = unsafe {
+                std::slice::from_raw_parts_mut(lines.as_mut_ptr() as *mut u8, lines.len() * 64)
+            };
+            all[*len..new_len].copy_from_slice(more);
+            *len = new_len;
+        }
+    }
+
+    /// Bytes of memory this store holds (mapped pages are the kernel's).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Store::Owned { lines, .. } => lines.capacity() * 64,
+            Store::Mapped { .. } => 0,
+        }
+    }
+}

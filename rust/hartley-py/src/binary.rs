@@ -1,0 +1,368 @@
+//! Bindings of the binary codes: kernels, binarisation and the index.
+//! Argument types and option strings are checked by the facade; shapes and
+//! contents by the core.
+
+use std::path::PathBuf;
+use std::sync::RwLock;
+
+use hartley_core::bits::binarize::{code_bytes, encode};
+use hartley_core::bits::index::{
+    stride_words, to_words, BinaryIndex, Quantizer, Queries, Rescore, Score, SearchOptions,
+};
+use hartley_core::bits::topk::Neighbour;
+use hartley_core::bits::{io, pairwise, scan::Codes};
+use hartley_core::simd;
+use numpy::ndarray::Array2;
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::errors::{to_py, HartleyError};
+use crate::run::run;
+
+fn slice<'a, T: numpy::Element>(a: &'a PyReadonlyArray2<'_, T>, name: &str) -> PyResult<&'a [T]> {
+    a.as_slice()
+        .map_err(|_| PyValueError::new_err(format!("{name}: must be C-contiguous")))
+}
+
+fn words_of(a: &PyReadonlyArray2<'_, u8>, n_bits: usize, name: &str) -> PyResult<Vec<u64>> {
+    if a.shape()[1] != code_bytes(n_bits) {
+        return Err(PyValueError::new_err(format!(
+            "{name}: rows must be {} bytes for {n_bits}-bit codes, got {}",
+            code_bytes(n_bits),
+            a.shape()[1]
+        )));
+    }
+    Ok(to_words(slice(a, name)?, n_bits))
+}
+
+#[pyfunction]
+#[pyo3(signature = (a, b, n_bits, jaccard, n_jobs))]
+fn code_distances<'py>(
+    py: Python<'py>,
+    a: PyReadonlyArray2<'_, u8>,
+    b: PyReadonlyArray2<'_, u8>,
+    n_bits: usize,
+    jaccard: bool,
+    n_jobs: Option<isize>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (na, nb) = (a.shape()[0], b.shape()[0]);
+    let wa = words_of(&a, n_bits, "A")?;
+    let wb = words_of(&b, n_bits, "B")?;
+    let stride = stride_words(n_bits);
+    let level = simd::level();
+    let shape = (na, nb);
+    if jaccard {
+        let out = run(py, n_jobs, false, "jaccard", |t, c| {
+            let ca = Codes::new(&wa, stride, n_bits)?;
+            let cb = Codes::new(&wb, stride, n_bits)?;
+            pairwise::jaccard_matrix(ca, cb, level, t, c)
+        })?;
+        let m =
+            Array2::from_shape_vec(shape, out).map_err(|e| HartleyError::new_err(e.to_string()))?;
+        Ok(m.into_pyarray(py).into_any())
+    } else {
+        let out = run(py, n_jobs, false, "hamming", |t, c| {
+            let ca = Codes::new(&wa, stride, n_bits)?;
+            let cb = Codes::new(&wb, stride, n_bits)?;
+            pairwise::hamming_matrix(ca, cb, level, t, c)
+        })?;
+        let m =
+            Array2::from_shape_vec(shape, out).map_err(|e| HartleyError::new_err(e.to_string()))?;
+        Ok(m.into_pyarray(py).into_any())
+    }
+}
+
+#[pyfunction]
+#[pyo3(signature = (x, thresholds, bits, n_jobs, progress))]
+fn binarize<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'_, f32>,
+    thresholds: PyReadonlyArray1<'_, f32>,
+    bits: usize,
+    n_jobs: Option<isize>,
+    progress: bool,
+) -> PyResult<Bound<'py, PyArray2<u8>>> {
+    let (n, dim) = (x.shape()[0], x.shape()[1]);
+    let xs = slice(&x, "X")?;
+    let ts = thresholds
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("thresholds: must be contiguous"))?;
+    let out = run(py, n_jobs, progress, "binarize", |t, c| {
+        encode(xs, dim, ts, bits, t, c)
+    })?;
+    let m = Array2::from_shape_vec((n, code_bytes(dim * bits)), out)
+        .map_err(|e| HartleyError::new_err(e.to_string()))?;
+    Ok(m.into_pyarray(py))
+}
+
+/// The index behind `hartley.BinaryIndex`. Searches take a read lock and
+/// run without the GIL, so many threads can search at once; `add` takes the
+/// write lock and waits for running searches.
+#[pyclass(module = "hartley._core", name = "BinaryIndex", frozen)]
+pub struct PyBinaryIndex {
+    inner: RwLock<BinaryIndex>,
+}
+
+/// `(distances, ids)` as search returns them.
+type SearchResult<'py> = (Bound<'py, PyArray2<f32>>, Bound<'py, PyArray2<i64>>);
+
+fn poisoned() -> PyErr {
+    HartleyError::new_err("the index lock was poisoned by an earlier internal error")
+}
+
+fn vec1(a: Option<PyReadonlyArray1<'_, f32>>, name: &str) -> PyResult<Vec<f32>> {
+    match a {
+        None => Ok(Vec::new()),
+        Some(a) => Ok(a
+            .as_slice()
+            .map_err(|_| PyValueError::new_err(format!("{name}: must be contiguous")))?
+            .to_vec()),
+    }
+}
+
+#[pymethods]
+impl PyBinaryIndex {
+    #[new]
+    #[pyo3(signature = (n_bits, dim=0, bits=1, method=0, rotation_kind=0, thresholds=None, centres=None, mean=None, rotation=None, rescore=0, vector_dim=0))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        n_bits: usize,
+        dim: usize,
+        bits: usize,
+        method: u32,
+        rotation_kind: u32,
+        thresholds: Option<PyReadonlyArray1<'_, f32>>,
+        centres: Option<PyReadonlyArray1<'_, f32>>,
+        mean: Option<PyReadonlyArray1<'_, f32>>,
+        rotation: Option<PyReadonlyArray1<'_, f32>>,
+        rescore: u32,
+        vector_dim: usize,
+    ) -> PyResult<Self> {
+        let quantizer = if dim == 0 {
+            None
+        } else {
+            Some(Quantizer {
+                dim,
+                bits,
+                method,
+                rotation_kind,
+                thresholds: vec1(thresholds, "thresholds")?,
+                centres: vec1(centres, "centres")?,
+                mean: vec1(mean, "mean")?,
+                rotation: vec1(rotation, "rotation")?,
+            })
+        };
+        let rescore = Rescore::from_code(rescore)
+            .ok_or_else(|| PyValueError::new_err("rescore: unknown kind"))?;
+        let index =
+            BinaryIndex::with_parts(n_bits, quantizer, rescore, vector_dim).map_err(to_py)?;
+        Ok(PyBinaryIndex {
+            inner: RwLock::new(index),
+        })
+    }
+
+    fn __len__(&self) -> PyResult<usize> {
+        Ok(self.inner.read().map_err(|_| poisoned())?.len())
+    }
+
+    #[getter]
+    fn n_bits(&self) -> PyResult<usize> {
+        Ok(self.inner.read().map_err(|_| poisoned())?.n_bits())
+    }
+
+    #[getter]
+    fn rescore(&self) -> PyResult<u32> {
+        Ok(self.inner.read().map_err(|_| poisoned())?.rescore() as u32)
+    }
+
+    #[getter]
+    fn vector_dim(&self) -> PyResult<usize> {
+        Ok(self.inner.read().map_err(|_| poisoned())?.vector_dim())
+    }
+
+    #[getter]
+    fn is_mapped(&self) -> PyResult<bool> {
+        Ok(self.inner.read().map_err(|_| poisoned())?.is_mapped())
+    }
+
+    #[getter]
+    fn memory_bytes(&self) -> PyResult<usize> {
+        Ok(self.inner.read().map_err(|_| poisoned())?.memory_bytes())
+    }
+
+    /// `(dim, bits, method, rotation_kind, thresholds, centres, mean, rotation)`
+    /// or `None` for an index of user codes.
+    #[allow(clippy::type_complexity)]
+    fn quantizer<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<
+        Option<(
+            usize,
+            usize,
+            u32,
+            u32,
+            Bound<'py, PyArray1<f32>>,
+            Bound<'py, PyArray1<f32>>,
+            Bound<'py, PyArray1<f32>>,
+            Bound<'py, PyArray1<f32>>,
+        )>,
+    > {
+        let index = self.inner.read().map_err(|_| poisoned())?;
+        Ok(index.quantizer().map(|q| {
+            (
+                q.dim,
+                q.bits,
+                q.method,
+                q.rotation_kind,
+                PyArray1::from_slice(py, &q.thresholds),
+                PyArray1::from_slice(py, &q.centres),
+                PyArray1::from_slice(py, &q.mean),
+                PyArray1::from_slice(py, &q.rotation),
+            )
+        }))
+    }
+
+    /// Copies of the packed codes of `ids`.
+    fn codes<'py>(
+        &self,
+        py: Python<'py>,
+        ids: PyReadonlyArray1<'_, i64>,
+    ) -> PyResult<Bound<'py, PyArray2<u8>>> {
+        let index = self.inner.read().map_err(|_| poisoned())?;
+        let ids = ids
+            .as_slice()
+            .map_err(|_| PyValueError::new_err("ids: must be contiguous"))?;
+        let width = code_bytes(index.n_bits());
+        let mut out = Vec::with_capacity(ids.len() * width);
+        for &i in ids {
+            if i < 0 || i as usize >= index.len() {
+                return Err(PyValueError::new_err(format!(
+                    "ids: {i} is not a row of this index of {} rows",
+                    index.len()
+                )));
+            }
+            out.extend_from_slice(index.code(i as usize));
+        }
+        Array2::from_shape_vec((ids.len(), width), out)
+            .map(|m| m.into_pyarray(py))
+            .map_err(|e| HartleyError::new_err(e.to_string()))
+    }
+
+    #[pyo3(signature = (codes, vectors=None))]
+    fn add(
+        &self,
+        py: Python<'_>,
+        codes: PyReadonlyArray2<'_, u8>,
+        vectors: Option<PyReadonlyArray2<'_, f32>>,
+    ) -> PyResult<()> {
+        let c = slice(&codes, "X")?;
+        let v = match &vectors {
+            Some(v) => Some(slice(v, "X")?),
+            None => None,
+        };
+        let inner = &self.inner;
+        py.detach(|| {
+            let mut index = inner.write().map_err(|_| poisoned())?;
+            index.add(c, v).map_err(to_py)
+        })
+    }
+
+    #[pyo3(signature = (k, oversample, score, rescore, codes, projected, vectors, n_jobs, progress))]
+    #[allow(clippy::too_many_arguments)]
+    fn search<'py>(
+        &self,
+        py: Python<'py>,
+        k: usize,
+        oversample: usize,
+        score: &str,
+        rescore: bool,
+        codes: Option<PyReadonlyArray2<'_, u8>>,
+        projected: Option<PyReadonlyArray2<'_, f32>>,
+        vectors: Option<PyReadonlyArray2<'_, f32>>,
+        n_jobs: Option<isize>,
+        progress: bool,
+    ) -> PyResult<SearchResult<'py>> {
+        let score = match score {
+            "hamming" => Score::Hamming,
+            "its" => Score::Its,
+            "asymmetric" => Score::Asymmetric,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "score: must be 'hamming' or 'its', got {other:?}"
+                )))
+            }
+        };
+        let n = [
+            codes.as_ref().map(|a| a.shape()[0]),
+            projected.as_ref().map(|a| a.shape()[0]),
+            vectors.as_ref().map(|a| a.shape()[0]),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        .unwrap_or(0);
+        let queries = Queries {
+            n,
+            codes: codes.as_ref().map(|a| slice(a, "Q")).transpose()?,
+            projected: projected.as_ref().map(|a| slice(a, "Q")).transpose()?,
+            vectors: vectors.as_ref().map(|a| slice(a, "Q")).transpose()?,
+        };
+        let opts = SearchOptions {
+            k,
+            oversample,
+            score,
+            rescore,
+            level: simd::level(),
+        };
+        let inner = &self.inner;
+        let results = run(py, n_jobs, progress, "search", |t, c| {
+            let index = inner.read().map_err(|_| {
+                hartley_core::Error::invalid("index", "lock poisoned by an earlier internal error")
+            })?;
+            if index.is_empty() {
+                return Err(hartley_core::Error::invalid(
+                    "index",
+                    "is empty: add codes before searching",
+                ));
+            }
+            index.search(&queries, &opts, t, c)
+        })?;
+        let mut dist = Array2::<f32>::from_elem((n, k), f32::INFINITY);
+        let mut ids = Array2::<i64>::from_elem((n, k), -1);
+        for (q, list) in results.iter().enumerate() {
+            for (j, Neighbour { distance, id }) in list.iter().enumerate().take(k) {
+                dist[(q, j)] = *distance;
+                ids[(q, j)] = *id as i64;
+            }
+        }
+        Ok((dist.into_pyarray(py), ids.into_pyarray(py)))
+    }
+
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let inner = &self.inner;
+        py.detach(|| {
+            let index = inner.read().map_err(|_| poisoned())?;
+            io::save(&index, &path).map_err(to_py)
+        })
+    }
+
+    #[staticmethod]
+    #[pyo3(signature = (path, mmap, verify))]
+    fn load(py: Python<'_>, path: PathBuf, mmap: bool, verify: bool) -> PyResult<Self> {
+        let index = py.detach(|| io::load(&path, mmap, verify)).map_err(to_py)?;
+        Ok(PyBinaryIndex {
+            inner: RwLock::new(index),
+        })
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(code_distances, m)?)?;
+    m.add_function(wrap_pyfunction!(binarize, m)?)?;
+    m.add_class::<PyBinaryIndex>()?;
+    Ok(())
+}
