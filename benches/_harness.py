@@ -384,23 +384,49 @@ def write_report(path: Path, header: str, sections: dict[str, str], order: list[
     """Write `path`: `header`, then one section per case in `order`.
 
     Sections of cases that were not run this time are kept from the existing
-    file, so `--only NAME --write` refreshes one case without losing the rest.
+    file, so `--only NAME --write` refreshes one case without losing the rest;
+    whatever follows the last of these sections (the reports of other benches,
+    see `update_sections`) is kept as it is.
     """
     old: dict[str, str] = {}
+    tail = ""
     if path.exists():
         text = path.read_text()
+        last_end = 0
         for name in order:
             pattern = re.escape(BEGIN.format(name)) + r"\n(.*?)\n" + re.escape(END.format(name))
             found = re.search(pattern, text, re.DOTALL)
             if found:
                 old[name] = found.group(1)
+                last_end = max(last_end, found.end())
+        tail = text[last_end:].strip("\n") if last_end else ""
     parts = [header.rstrip() + "\n"]
     for name in order:
         body = sections.get(name, old.get(name))
         if body is not None:
             parts.append(section(name, body))
+    if tail:
+        parts.append(tail + "\n")
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text("\n".join(parts))
+    tmp.replace(path)
+
+
+def update_sections(path: Path, heading: str, sections: dict[str, str]) -> None:
+    """Replace the named sections of `path` in place, appending missing ones
+    at the end under `heading` (a Markdown heading line written once)."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    for name, body in sections.items():
+        block = section(name, body)
+        pattern = re.escape(BEGIN.format(name)) + r".*?" + re.escape(END.format(name)) + r"\n?"
+        if re.search(pattern, text, re.DOTALL):
+            text = re.sub(pattern, lambda _: block, text, count=1, flags=re.DOTALL)
+        else:
+            if heading not in text:
+                text = text.rstrip("\n") + f"\n\n{heading}\n"
+            text = text.rstrip("\n") + "\n\n" + block
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text(text)
     tmp.replace(path)
 
 

@@ -665,10 +665,12 @@ pub fn its_knn(
                 f32::INFINITY
             };
             let floats = &mut s.floats[..rows];
-            for (i, f) in floats.iter_mut().enumerate() {
-                let r = db.row(first + i);
-                *f = its_distance(kern.and_count(qrow, r), nq, kern.and_count(r, r), n, &table);
-            }
+            kern.within(|kern| {
+                for (i, f) in floats.iter_mut().enumerate() {
+                    let r = db.row(first + i);
+                    *f = its_distance(kern.and_count(qrow, r), nq, kern.and_count(r, r), n, &table);
+                }
+            });
             for (i, &d) in floats.iter().enumerate() {
                 if d <= bound {
                     best.push(Neighbour {

@@ -34,19 +34,21 @@ fn fill<T: Send + Copy + Default>(
             .enumerate()
             .try_for_each(|(c, chunk)| {
                 ctl.check()?;
-                for b0 in (0..nb).step_by(block) {
-                    let b1 = (b0 + block).min(nb);
-                    for (r, row) in chunk.chunks_mut(nb).enumerate() {
-                        let x = a.row(c * ROWS + r);
-                        for (j, o) in (b0..b1).zip(&mut row[b0..b1]) {
-                            let y = b.row(j);
-                            *o = match pair {
-                                PairOp::Xor => f(kern.xor_count(x, y), 0),
-                                PairOp::AndOr => f(kern.and_count(x, y), kern.or_count(x, y)),
-                            };
+                kern.within(|kern| {
+                    for b0 in (0..nb).step_by(block) {
+                        let b1 = (b0 + block).min(nb);
+                        for (r, row) in chunk.chunks_mut(nb).enumerate() {
+                            let x = a.row(c * ROWS + r);
+                            for (j, o) in (b0..b1).zip(&mut row[b0..b1]) {
+                                let y = b.row(j);
+                                *o = match pair {
+                                    PairOp::Xor => f(kern.xor_count(x, y), 0),
+                                    PairOp::AndOr => f(kern.and_count(x, y), kern.or_count(x, y)),
+                                };
+                            }
                         }
                     }
-                }
+                });
                 ctl.advance((chunk.len() / nb) as u64);
                 Ok(())
             })

@@ -10,7 +10,13 @@
 use crate::simd::Level;
 
 /// Distance kernel between two equal-length word slices, specialised per tier.
+///
+/// Hot loops run inside [`Kernel::within`], which enters a function compiled
+/// with the tier's target features, so the counts inline into the loop with
+/// the tier's instructions (loops in rayon jobs would not inherit them).
 pub trait Kernel: Copy + Send + Sync {
+    /// Runs `f` inside a function compiled with this tier's target features.
+    fn within<R>(self, f: impl FnOnce(Self) -> R) -> R;
     /// Number of set bits in `a XOR b`.
     fn xor_count(self, a: &[u64], b: &[u64]) -> u32;
     /// Number of set bits in `a AND b`.
@@ -19,12 +25,72 @@ pub trait Kernel: Copy + Send + Sync {
     fn or_count(self, a: &[u64], b: &[u64]) -> u32;
 }
 
-/// Word-by-word `count_ones`: the portable tier, and with `popcnt` enabled
-/// by the caller's target features, the scalar hardware tier.
+/// Word-by-word `count_ones` in portable code.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Scalar;
 
+/// Word-by-word `count_ones` compiled with the `popcnt` instruction. Only
+/// constructed after it was detected.
+#[derive(Clone, Copy, Debug)]
+pub struct Popcnt(());
+
+impl Popcnt {
+    /// The kernel, if this CPU has `popcnt`.
+    pub fn new() -> Option<Self> {
+        (crate::simd::detected() >= Level::Popcnt).then_some(Popcnt(()))
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Kernel for Popcnt {
+    #[inline(always)]
+    fn within<R>(self, f: impl FnOnce(Self) -> R) -> R {
+        #[target_feature(enable = "popcnt")]
+        unsafe fn enter<K, R>(k: K, f: impl FnOnce(K) -> R) -> R {
+            f(k)
+        }
+        // SAFETY: a `Popcnt` exists only when the instruction was detected.
+        unsafe { enter(self, f) }
+    }
+    #[inline(always)]
+    fn xor_count(self, a: &[u64], b: &[u64]) -> u32 {
+        Scalar.xor_count(a, b)
+    }
+    #[inline(always)]
+    fn and_count(self, a: &[u64], b: &[u64]) -> u32 {
+        Scalar.and_count(a, b)
+    }
+    #[inline(always)]
+    fn or_count(self, a: &[u64], b: &[u64]) -> u32 {
+        Scalar.or_count(a, b)
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+impl Kernel for Popcnt {
+    #[inline(always)]
+    fn within<R>(self, f: impl FnOnce(Self) -> R) -> R {
+        f(self)
+    }
+    #[inline(always)]
+    fn xor_count(self, a: &[u64], b: &[u64]) -> u32 {
+        Scalar.xor_count(a, b)
+    }
+    #[inline(always)]
+    fn and_count(self, a: &[u64], b: &[u64]) -> u32 {
+        Scalar.and_count(a, b)
+    }
+    #[inline(always)]
+    fn or_count(self, a: &[u64], b: &[u64]) -> u32 {
+        Scalar.or_count(a, b)
+    }
+}
+
 impl Kernel for Scalar {
+    #[inline(always)]
+    fn within<R>(self, f: impl FnOnce(Self) -> R) -> R {
+        f(self)
+    }
     #[inline(always)]
     fn xor_count(self, a: &[u64], b: &[u64]) -> u32 {
         a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
@@ -186,6 +252,15 @@ mod x86 {
 #[cfg(target_arch = "x86_64")]
 impl Kernel for Avx2 {
     #[inline(always)]
+    fn within<R>(self, f: impl FnOnce(Self) -> R) -> R {
+        #[target_feature(enable = "avx2,fma,popcnt")]
+        unsafe fn enter<K, R>(k: K, f: impl FnOnce(K) -> R) -> R {
+            f(k)
+        }
+        // SAFETY: an `Avx2` exists only when AVX2, FMA and POPCNT were detected.
+        unsafe { enter(self, f) }
+    }
+    #[inline(always)]
     fn xor_count(self, a: &[u64], b: &[u64]) -> u32 {
         debug_assert_eq!(a.len(), b.len());
         // SAFETY: an `Avx2` exists only when AVX2 was detected; equal lengths
@@ -207,6 +282,15 @@ impl Kernel for Avx2 {
 #[cfg(target_arch = "x86_64")]
 impl Kernel for Avx512 {
     #[inline(always)]
+    fn within<R>(self, f: impl FnOnce(Self) -> R) -> R {
+        #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,avx2,fma,popcnt")]
+        unsafe fn enter<K, R>(k: K, f: impl FnOnce(K) -> R) -> R {
+            f(k)
+        }
+        // SAFETY: an `Avx512` exists only when these features were detected.
+        unsafe { enter(self, f) }
+    }
+    #[inline(always)]
     fn xor_count(self, a: &[u64], b: &[u64]) -> u32 {
         // SAFETY: an `Avx512` exists only when the instructions were detected;
         // the slice of `b` has the length of `a`.
@@ -224,38 +308,31 @@ impl Kernel for Avx512 {
     }
 }
 
-/// Calls `f` with the kernel of the given tier, compiled with that tier's
-/// target features so the kernel inlines into `f`'s loops. Tiers the CPU
-/// lacks fall back to the best one below.
+/// Binds the kernel of the given tier to `$k` and evaluates `$body` with it
+/// (tiers the CPU lacks fall back to the best one below). Loops inside
+/// `$body` should run through [`Kernel::within`].
 #[macro_export]
 #[doc(hidden)]
 macro_rules! with_kernel {
     ($level:expr, |$k:ident| $body:expr) => {{
         #[allow(unused_imports)]
-        use $crate::bits::popcount::{Kernel, Scalar};
+        use $crate::bits::popcount::{Kernel, Popcnt, Scalar};
         let level = ($level).min($crate::simd::detected());
         #[cfg(target_arch = "x86_64")]
         {
-            #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,avx2,popcnt")]
-            unsafe fn tier512<R>(f: impl FnOnce($crate::bits::popcount::Avx512) -> R) -> R {
-                f($crate::bits::popcount::Avx512::new().expect("checked by the caller"))
-            }
-            #[target_feature(enable = "avx2,fma,popcnt")]
-            unsafe fn tier2<R>(f: impl FnOnce($crate::bits::popcount::Avx2) -> R) -> R {
-                f($crate::bits::popcount::Avx2::new().expect("checked by the caller"))
-            }
-            #[target_feature(enable = "popcnt")]
-            unsafe fn tier1<R>(f: impl FnOnce(Scalar) -> R) -> R {
-                f(Scalar)
-            }
             match level {
-                // SAFETY: `level` is capped by the detected tier, so the CPU
-                // has every feature the called function enables.
-                $crate::simd::Level::Avx512 => unsafe { tier512(|$k| $body) },
-                // SAFETY: as above.
-                $crate::simd::Level::Avx2 => unsafe { tier2(|$k| $body) },
-                // SAFETY: as above.
-                $crate::simd::Level::Popcnt => unsafe { tier1(|$k| $body) },
+                $crate::simd::Level::Avx512 => {
+                    let $k = $crate::bits::popcount::Avx512::new().expect("capped by detection");
+                    $body
+                }
+                $crate::simd::Level::Avx2 => {
+                    let $k = $crate::bits::popcount::Avx2::new().expect("capped by detection");
+                    $body
+                }
+                $crate::simd::Level::Popcnt => {
+                    let $k = Popcnt::new().expect("capped by detection");
+                    $body
+                }
                 $crate::simd::Level::Portable => {
                     let $k = Scalar;
                     $body
@@ -300,7 +377,7 @@ pub fn hamming_with(level: Level, a: &[u8], b: &[u8]) -> u32 {
     assert_eq!(a.len(), b.len(), "hamming: codes of different lengths");
     let ((wa, ta), (wb, tb)) = (split(a), split(b));
     let tail: u32 = ta.iter().zip(tb).map(|(x, y)| (x ^ y).count_ones()).sum();
-    with_kernel!(level, |k| k.xor_count(&wa, &wb)) + tail
+    with_kernel!(level, |k| k.within(|k| k.xor_count(&wa, &wb))) + tail
 }
 
 #[cfg(test)]
@@ -352,11 +429,11 @@ mod tests {
                     naive(|x, y| x ^ y, &a, &b),
                     "{level:?} {bytes}"
                 );
-                let (x, n, o) = with_kernel!(level, |k| (
+                let (x, n, o) = with_kernel!(level, |k| k.within(|k| (
                     k.xor_count(&wa, &wb),
                     k.and_count(&wa, &wb),
                     k.or_count(&wa, &wb)
-                ));
+                )));
                 assert_eq!(
                     x,
                     naive(|x, y| x ^ y, &a[..w], &b[..w]),

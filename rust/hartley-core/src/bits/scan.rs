@@ -222,6 +222,60 @@ fn fill_fixed<K: Kernel, const N: usize>(kern: K, q: &[u64], db: &[u64], out: &m
     }
 }
 
+#[inline(always)]
+fn below_fixed<K: Kernel, const N: usize>(
+    kern: K,
+    q: &[u64],
+    db: &[u64],
+    bound: u32,
+    first: u64,
+    out: &mut Vec<Neighbour>,
+) {
+    let q: &[u64; N] = q.try_into().expect("query of the code width");
+    for (i, row) in db.chunks_exact(N).enumerate() {
+        let d = kern.xor_count(q, row);
+        if d < bound {
+            out.push(Neighbour {
+                distance: d as f32,
+                id: first + i as u64,
+            });
+        }
+    }
+}
+
+/// Appends every row of `db` at Hamming distance below `bound` from `q`.
+#[inline(always)]
+pub fn scan_below<K: Kernel>(
+    kern: K,
+    q: &[u64],
+    db: &[u64],
+    stride: usize,
+    bound: u32,
+    first: u64,
+    out: &mut Vec<Neighbour>,
+) {
+    match stride {
+        4 => below_fixed::<K, 4>(kern, q, db, bound, first, out),
+        6 => below_fixed::<K, 6>(kern, q, db, bound, first, out),
+        8 => below_fixed::<K, 8>(kern, q, db, bound, first, out),
+        12 => below_fixed::<K, 12>(kern, q, db, bound, first, out),
+        16 => below_fixed::<K, 16>(kern, q, db, bound, first, out),
+        32 => below_fixed::<K, 32>(kern, q, db, bound, first, out),
+        64 => below_fixed::<K, 64>(kern, q, db, bound, first, out),
+        _ => {
+            for (i, row) in db.chunks_exact(stride).enumerate() {
+                let d = kern.xor_count(q, row);
+                if d < bound {
+                    out.push(Neighbour {
+                        distance: d as f32,
+                        id: first + i as u64,
+                    });
+                }
+            }
+        }
+    }
+}
+
 /// Hamming distances from `q` to each row of `db` (rows of `stride` words).
 #[inline(always)]
 pub fn fill_hamming<K: Kernel>(kern: K, q: &[u64], db: &[u64], stride: usize, out: &mut [u32]) {
@@ -268,11 +322,21 @@ pub fn hamming_knn(
         ctl,
         |_| (),
         |_, q, _, first, rows, best, s| {
-            let ints = &mut s.ints[..rows];
             let rows_words = &db.words()[first * stride..(first + rows) * stride];
-            fill_hamming(kern, queries.row(q), rows_words, stride, ints);
-            let bound = int_bound(best, k, max);
-            s.hist.select(ints, first as u64, k, bound, best);
+            let qrow = queries.row(q);
+            if best.len() < k {
+                // No bound yet: count the whole block and select by histogram.
+                let ints = &mut s.ints[..rows];
+                kern.within(|kern| fill_hamming(kern, qrow, rows_words, stride, ints));
+                s.hist.select(ints, first as u64, k, max, best);
+            } else {
+                // Rows come in increasing id order after every row already
+                // kept, so only a strictly smaller distance can enter.
+                let bound = best[k - 1].distance as u32;
+                kern.within(|kern| {
+                    scan_below(kern, qrow, rows_words, stride, bound, first as u64, best)
+                });
+            }
         },
     ))
 }
