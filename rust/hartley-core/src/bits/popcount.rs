@@ -123,14 +123,20 @@ impl Avx2 {
     }
 }
 
-/// AVX-512 `VPOPCNTDQ` over 8-word lanes, masked loads for the tail. Only
-/// constructed after the instructions were detected.
+/// AVX-512 `VPOPCNTDQ` over 8-word lanes for codes of at least
+/// [`Avx512::MIN_WORDS`] words, scalar `popcnt` otherwise. Only constructed
+/// after the instructions were detected.
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy, Debug)]
 pub struct Avx512(());
 
 #[cfg(target_arch = "x86_64")]
 impl Avx512 {
+    /// Codes shorter than this many 64-bit words use scalar `popcnt`: one
+    /// 512-bit lane would be mostly masked and the reduction costs more than
+    /// it saves.
+    pub const MIN_WORDS: usize = 8;
+
     /// The kernel, if this CPU has AVX-512 with `VPOPCNTDQ`.
     pub fn new() -> Option<Self> {
         (crate::simd::detected() >= Level::Avx512).then_some(Avx512(()))
@@ -225,16 +231,17 @@ mod x86 {
     #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,popcnt")]
     pub unsafe fn count_avx512(op: Op, a: &[u64], b: &[u64]) -> u32 {
         let n = a.len();
+        if n < super::Avx512::MIN_WORDS {
+            return (0..n).map(|i| combine64(op, a[i], b[i]).count_ones()).sum();
+        }
         let mut acc = _mm512_setzero_si512();
         let mut i = 0;
-        while i < n {
-            let left = n - i;
-            let mask: __mmask8 = if left >= 8 { 0xff } else { (1u8 << left) - 1 };
-            // SAFETY: the mask only enables words i..min(i + 8, n) of both slices.
+        while i + 8 <= n {
+            // SAFETY: words i..i + 8 <= n of both slices.
             let (x, y) = unsafe {
                 (
-                    _mm512_maskz_loadu_epi64(mask, a.as_ptr().add(i) as *const i64),
-                    _mm512_maskz_loadu_epi64(mask, b.as_ptr().add(i) as *const i64),
+                    _mm512_loadu_si512(a.as_ptr().add(i) as *const __m512i),
+                    _mm512_loadu_si512(b.as_ptr().add(i) as *const __m512i),
                 )
             };
             let c = match op {
@@ -245,7 +252,12 @@ mod x86 {
             acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(c));
             i += 8;
         }
-        _mm512_reduce_add_epi64(acc) as u32
+        let mut sum = _mm512_reduce_add_epi64(acc) as u32;
+        while i < n {
+            sum += combine64(op, a[i], b[i]).count_ones();
+            i += 1;
+        }
+        sum
     }
 }
 
