@@ -164,7 +164,10 @@ def run_scan(smoke: bool, repeats: int) -> str:
 
     def np_search(qs: np.ndarray) -> None:
         for one in qs:
-            dist = np.bitwise_count(codes ^ one).sum(axis=1, dtype=np.uint32)
+            if hasattr(np, "bitwise_count"):
+                dist = np.bitwise_count(codes ^ one).sum(axis=1, dtype=np.uint32)
+            else:  # NumPy < 2.0
+                dist = np.unpackbits(codes ^ one, axis=1).sum(axis=1, dtype=np.uint32)
             np.argpartition(dist, 10)[:10]
 
     # Same answers: distances agree exactly (ids may differ only among ties).

@@ -21,3 +21,17 @@ def test_bench_estimators_smoke():
     for name in CASES:
         assert f"  {name} " in proc.stdout, f"case {name} did not run"
     assert "error:" not in proc.stdout
+
+
+def test_bench_binary_smoke():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benches" / "bench_binary.py"), "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    for title in ("Recall@10", "Exhaustive Hamming scan", "End to end"):
+        assert title in proc.stdout, f"report {title!r} missing"

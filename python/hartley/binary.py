@@ -990,9 +990,10 @@ def information_retained(
     """How much of the vectors' similarity structure the codes keep, in bits.
 
     Estimates the mutual information ``I(S; S_b)`` between the cosine
-    similarity ``S`` of two vectors and the bit-agreement similarity ``S_b``
-    (``1 - hamming / n_bits``) of their codes, over ``n_pairs`` random pairs
-    of rows of ``X``, with the KSG estimator (A. Kraskov, H. Stogbauer and
+    similarity ``S`` of two vectors and the cosine similarity ``S_b`` of their
+    codes' dequantised vectors (:meth:`Binarizer.dequantize`: each dimension
+    replaced by the mean of its bin), over ``n_pairs`` random pairs of rows of
+    ``X``, with the KSG estimator (A. Kraskov, H. Stogbauer and
     P. Grassberger, "Estimating mutual information", Phys. Rev. E 69, 2004;
     see :func:`hartley.mutual_info`). More bits per dimension, or a better
     rotation, keep more; compare values across settings on the same ``X`` to
@@ -1041,7 +1042,8 @@ def information_retained(
 
     if not isinstance(binarizer, Binarizer):
         raise TypeError(f"binarizer: must be a fitted Binarizer, got {type(binarizer).__name__}")
-    x = _unit_rows(binarizer._checked(X))
+    raw = binarizer._checked(X)
+    x = _unit_rows(raw)
     if x.shape[0] < 2:
         raise ValueError("X: need at least 2 rows")
     n_pairs = check_int(n_pairs, "n_pairs", 10)
@@ -1050,8 +1052,6 @@ def information_retained(
     i = rng.integers(0, x.shape[0], size=n_pairs)
     j = (i + rng.integers(1, x.shape[0], size=n_pairs)) % x.shape[0]
     cos = np.einsum("ij,ij->i", x[i], x[j], dtype=np.float64)
-    codes = binarizer.transform(x, n_jobs=n_jobs)
-    bits_i = np.unpackbits(codes[i], axis=1, count=binarizer.n_bits_)
-    bits_j = np.unpackbits(codes[j], axis=1, count=binarizer.n_bits_)
-    agree = 1.0 - (bits_i != bits_j).mean(axis=1, dtype=np.float64)
-    return mutual_info(cos, agree, k=k, base=2, random_state=seed, ci=ci, n_jobs=n_jobs)
+    deq = _unit_rows(binarizer.dequantize(binarizer.transform(raw, n_jobs=n_jobs)))
+    cos_b = np.einsum("ij,ij->i", deq[i], deq[j], dtype=np.float64)
+    return mutual_info(cos, cos_b, k=k, base=2, random_state=seed, ci=ci, n_jobs=n_jobs)

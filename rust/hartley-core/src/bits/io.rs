@@ -247,6 +247,12 @@ pub fn load(path: &Path, mmap: bool, verify: bool) -> Result<BinaryIndex> {
         *sec = (off, size);
         end = stop;
     }
+    if end.div_ceil(64) * 64 != len {
+        return Err(bad(format!(
+            "the file has {len} bytes but its header describes {}: truncated or corrupted",
+            end.div_ceil(64) * 64
+        )));
+    }
     if !mmap || verify {
         let mut crc = crc32fast::Hasher::new();
         for &(off, size) in &sections {
