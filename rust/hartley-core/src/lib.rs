@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod estimators;
+pub mod kernels;
 pub mod par;
 pub mod simd;
 

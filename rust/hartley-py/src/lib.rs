@@ -5,6 +5,7 @@
 mod arrays;
 mod errors;
 mod estimators;
+mod kernels;
 mod run;
 
 use pyo3::prelude::*;
@@ -75,5 +76,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         }
     }
     estimators::register(m)?;
+    kernels::register(m)?;
     Ok(())
 }
