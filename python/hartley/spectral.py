@@ -563,7 +563,7 @@ def diffusion_spectral_entropy(
     --------
     >>> import numpy as np, hartley
     >>> far = np.arange(4.0)[:, None] * 1e3  # 4 disconnected points: log 4
-    >>> round(hartley.diffusion_spectral_entropy(far, sigma=1.0) / np.log(4), 9)
+    >>> round(hartley.diffusion_spectral_entropy(far, sigma=1.0) / float(np.log(4)), 9)
     1.0
     """
     x = as_samples(X, "X")
