@@ -63,7 +63,7 @@ def _matrix(x: Any, name: str) -> npt.NDArray[Any]:
 
 def float_pair(
     X: Any, Y: Any, names: tuple[str, str] = ("X", "Y")
-) -> tuple[FloatMatrix, FloatMatrix | None]:
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any] | None]:
     """X and Y as C-contiguous 2-D float arrays of one dtype: float32 when
     both are float32, float64 otherwise; widths must match."""
     x = _matrix(X, names[0])
