@@ -126,6 +126,10 @@ pub fn row_norms<T: Float>(x: &Rows<'_, T>, norms: Norms) -> Vec<T> {
 
 /// The full `n x m` matrix of `map` between the rows of `x` and those of
 /// `y` (of `x` itself when `y` is `None`), row-major.
+///
+/// A self-comparison computes the tiles on and above the diagonal only
+/// and mirrors them, so it costs half the products and is exactly
+/// symmetric.
 pub fn inner_pairwise<T: Float, M: InnerMap<T>>(
     x: Rows<'_, T>,
     y: Option<Rows<'_, T>>,
@@ -155,7 +159,8 @@ pub fn inner_pairwise<T: Float, M: InnerMap<T>>(
                 let r0 = b * ROW_BLOCK;
                 let r1 = (r0 + ROW_BLOCK).min(n);
                 let xb = x.block(r0, r1);
-                for c0 in (0..m).step_by(COL_BLOCK) {
+                let first = if same { r0 } else { 0 };
+                for c0 in (first..m).step_by(COL_BLOCK) {
                     let c1 = (c0 + COL_BLOCK).min(m);
                     T::gemm_nt(&mut chunk[c0..], m, xb, y.block(c0, c1), d);
                     for i in r0..r1 {
@@ -171,11 +176,62 @@ pub fn inner_pairwise<T: Float, M: InnerMap<T>>(
                         }
                     }
                 }
+                if same {
+                    // Inside the diagonal block, the lower part from the upper.
+                    for i in r0..r1 {
+                        for j in r0..i {
+                            chunk[(i - r0) * m + j] = chunk[(j - r0) * m + i];
+                        }
+                    }
+                }
                 ctl.advance((r1 - r0) as u64);
                 Ok(())
             })?;
+        if same {
+            mirror_lower(&mut out, n);
+        }
         Ok(out)
     })
+}
+
+/// A raw pointer that may cross threads; see [`mirror_lower`] for why the
+/// accesses through it do not race.
+#[derive(Clone, Copy)]
+struct SharedPtr<T>(*mut T);
+// SAFETY: only used by `mirror_lower`, whose tasks write disjoint cells and
+// read cells that no task writes.
+unsafe impl<T: Send> Send for SharedPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for SharedPtr<T> {}
+
+/// Fills, in the square `n x n` row-major `out`, every cell `(i, j)` with
+/// `j < r0(i)` (left of the diagonal block of row `i`) from `(j, i)`.
+fn mirror_lower<T: Float>(out: &mut [T], n: usize) {
+    assert_eq!(out.len(), n * n);
+    let ptr = SharedPtr(out.as_mut_ptr());
+    (0..n.div_ceil(ROW_BLOCK)).into_par_iter().for_each(|b| {
+        let p = ptr;
+        let r0 = b * ROW_BLOCK;
+        let r1 = (r0 + ROW_BLOCK).min(n);
+        for j0 in (0..r0).step_by(64) {
+            let j1 = (j0 + 64).min(r0);
+            for i in r0..r1 {
+                for j in j0..j1 {
+                    // SAFETY: i, j < n, so both offsets are inside `out`.
+                    // Writes go to (i, j) with j < r0(i) <= i: strictly
+                    // below the diagonal blocks, each cell by the one task
+                    // owning row i. Reads come from (j, i) with
+                    // j < r0(i) <= i, i.e. in rows of earlier blocks at
+                    // columns at or right of their diagonal block, which
+                    // this pass never writes. No cell is both read and
+                    // written, and no cell is written twice.
+                    unsafe {
+                        *p.0.add(i * n + j) = *p.0.add(j * n + i);
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// The full `n x m` matrix of a coordinate-wise metric, row-major.
