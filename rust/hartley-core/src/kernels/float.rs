@@ -50,6 +50,8 @@ pub trait Float:
     /// Squared Euclidean distance of two equal-length rows, computed
     /// directly (no cancellation).
     fn l2sq(a: &[Self], b: &[Self]) -> Self;
+    /// `v[i] = exp(v[i])` over a slice (vectorised for `f32`).
+    fn exp_in_place(v: &mut [Self]);
 
     /// `out[i * ldo + j] = sum_k a[i, k] * b[j, k]` for the `ra = a.len() / d`
     /// rows of `a` and `rb = b.len() / d` rows of `b` (both row-major with
@@ -157,6 +159,9 @@ impl Float for f32 {
     fn l2sq(a: &[Self], b: &[Self]) -> Self {
         crate::simd::f32::l2sq(a, b)
     }
+    fn exp_in_place(v: &mut [Self]) {
+        super::vexp::exp_in_place(v)
+    }
     fn gemm_nt(out: &mut [Self], ldo: usize, a: &[Self], b: &[Self], d: usize) {
         gemm_nt_impl(out, ldo, a, b, d)
     }
@@ -195,6 +200,9 @@ impl Float for f64 {
     }
     fn l2sq(a: &[Self], b: &[Self]) -> Self {
         portable_l2sq!(f64, a, b)
+    }
+    fn exp_in_place(v: &mut [Self]) {
+        v.iter_mut().for_each(|x| *x = x.exp());
     }
     fn gemm_nt(out: &mut [Self], ldo: usize, a: &[Self], b: &[Self], d: usize) {
         gemm_nt_impl(out, ldo, a, b, d)

@@ -41,6 +41,47 @@ pub trait InnerMap<T: Float>: Sync {
     /// The value for rows `x`, `y` with inner product `dot` and row
     /// quantities `nx`, `ny` (see [`InnerMap::NORMS`]).
     fn map(&self, dot: T, nx: T, ny: T, x: &[T], y: &[T]) -> T;
+
+    /// [`InnerMap::map`] over a segment of one output row: `out[j]` holds
+    /// `<x, y_j>` for the rows `y_j = y(j)` with quantities `ny[j]`, and is
+    /// replaced by the value. Maps override it with loops the compiler
+    /// vectorises.
+    #[inline]
+    fn map_row<'a>(&self, out: &mut [T], nx: T, ny: &[T], x: &[T], y: impl Fn(usize) -> &'a [T])
+    where
+        T: 'a,
+    {
+        for (j, (o, &nyj)) in out.iter_mut().zip(ny).enumerate() {
+            *o = self.map(*o, nx, nyj, x, y(j));
+        }
+    }
+}
+
+/// Replaces the inner products in `out` by squared distances (see
+/// [`squared_distance`]), in a vectorisable pass plus a rare fix-up.
+#[inline]
+pub fn squared_distance_row<'a, T: Float + 'a>(
+    out: &mut [T],
+    nx: T,
+    ny: &[T],
+    x: &[T],
+    y: impl Fn(usize) -> &'a [T],
+) {
+    let refine = T::from_f64(REFINE);
+    let mut any = false;
+    for (o, &nyj) in out.iter_mut().zip(ny) {
+        let s = nx + nyj;
+        let d2 = s - (*o + *o);
+        any |= d2 < s * refine;
+        *o = d2;
+    }
+    if any {
+        for (j, (o, &nyj)) in out.iter_mut().zip(ny).enumerate() {
+            if *o < (nx + nyj) * refine {
+                *o = T::l2sq(x, y(j));
+            }
+        }
+    }
 }
 
 /// `|x|^2 + |y|^2 - 2 <x, y>`, recomputed directly when cancellation would
@@ -69,6 +110,13 @@ impl<T: Float> InnerMap<T> for SqEuclidean {
     fn map(&self, dot: T, nx: T, ny: T, x: &[T], y: &[T]) -> T {
         squared_distance(dot, nx, ny, x, y)
     }
+    #[inline]
+    fn map_row<'a>(&self, out: &mut [T], nx: T, ny: &[T], x: &[T], y: impl Fn(usize) -> &'a [T])
+    where
+        T: 'a,
+    {
+        squared_distance_row(out, nx, ny, x, y);
+    }
 }
 
 /// Euclidean distance.
@@ -83,6 +131,14 @@ impl<T: Float> InnerMap<T> for Euclidean {
     #[inline]
     fn map(&self, dot: T, nx: T, ny: T, x: &[T], y: &[T]) -> T {
         squared_distance(dot, nx, ny, x, y).sqrt()
+    }
+    #[inline]
+    fn map_row<'a>(&self, out: &mut [T], nx: T, ny: &[T], x: &[T], y: impl Fn(usize) -> &'a [T])
+    where
+        T: 'a,
+    {
+        squared_distance_row(out, nx, ny, x, y);
+        out.iter_mut().for_each(|v| *v = v.sqrt());
     }
 }
 
@@ -199,6 +255,16 @@ impl<T: Float> InnerMap<T> for Rbf {
     #[inline]
     fn map(&self, dot: T, nx: T, ny: T, x: &[T], y: &[T]) -> T {
         (-(T::from_f64(self.gamma) * squared_distance(dot, nx, ny, x, y))).exp()
+    }
+    #[inline]
+    fn map_row<'a>(&self, out: &mut [T], nx: T, ny: &[T], x: &[T], y: impl Fn(usize) -> &'a [T])
+    where
+        T: 'a,
+    {
+        squared_distance_row(out, nx, ny, x, y);
+        let g = -T::from_f64(self.gamma);
+        out.iter_mut().for_each(|v| *v = g * *v);
+        T::exp_in_place(out);
     }
 }
 

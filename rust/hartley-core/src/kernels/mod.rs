@@ -13,6 +13,7 @@
 //!   rank, diffusion spectral entropy.
 //! * [`twosample`]: MMD, energy distance, Cauchy-Schwarz divergence,
 //!   Frechet distance, sliced Wasserstein distance.
+//! * [`vexp`]: a vectorised single-precision exponential for the RBF kernel.
 
 pub mod codes;
 pub mod float;
@@ -21,6 +22,7 @@ pub mod metric;
 pub mod pairwise;
 pub mod spectrum;
 pub mod twosample;
+pub mod vexp;
 
 pub use float::Float;
 pub use metric::{DistanceKind, KernelKind};

@@ -166,9 +166,7 @@ pub fn inner_pairwise<T: Float, M: InnerMap<T>>(
                     for i in r0..r1 {
                         let row = &mut chunk[(i - r0) * m..(i - r0 + 1) * m];
                         let (xi, nxi) = (x.row(i), nx[i]);
-                        for j in c0..c1 {
-                            row[j] = map.map(row[j], nxi, ny[j], xi, y.row(j));
-                        }
+                        map.map_row(&mut row[c0..c1], nxi, &ny[c0..c1], xi, |j| y.row(c0 + j));
                         if same && (c0..c1).contains(&i) {
                             if let Some(v) = map.self_value() {
                                 row[i] = v;
