@@ -315,18 +315,14 @@ pub fn inner_sum<T: Float, M: InnerMap<T>>(
                 let mut s = 0.0;
                 for i in r0..r1 {
                     let (xi, nxi) = (x.row(i), nx[i]);
-                    let t = &tile[(i - r0) * w..(i - r0 + 1) * w];
-                    let mut row = 0.0;
-                    for j in c0..c1 {
-                        let v = if same && i == j {
-                            map.self_value()
-                                .unwrap_or_else(|| map.map(t[j - c0], nxi, nxi, xi, xi))
-                        } else {
-                            map.map(t[j - c0], nxi, ny[j], xi, y.row(j))
-                        };
-                        row += v.to_f64();
+                    let t = &mut tile[(i - r0) * w..(i - r0 + 1) * w];
+                    map.map_row(t, nxi, &ny[c0..c1], xi, |j| y.row(c0 + j));
+                    if same && (c0..c1).contains(&i) {
+                        if let Some(v) = map.self_value() {
+                            t[i - c0] = v;
+                        }
                     }
-                    s += row;
+                    s += t.iter().map(|v| v.to_f64()).sum::<f64>();
                 }
                 total += if same && bj != bi { 2.0 * s } else { s };
             }
