@@ -35,3 +35,32 @@ def test_bench_binary_smoke():
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     for title in ("Recall@10", "Exhaustive Hamming scan", "End to end"):
         assert title in proc.stdout, f"report {title!r} missing"
+
+KERNEL_CASES = [
+    "euclidean",
+    "rbf",
+    "euclidean_xy",
+    "rbf_xy",
+    "vendi",
+    "mmd",
+    "energy",
+    "cs",
+    "frechet",
+    "sliced",
+    "memory",
+]
+
+
+def test_bench_kernels_smoke():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benches" / "bench_kernels.py"), "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    for name in KERNEL_CASES:
+        assert f"  {name} " in proc.stdout, f"case {name} did not run"
+    assert "error:" not in proc.stdout

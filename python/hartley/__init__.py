@@ -29,6 +29,22 @@ from .estimators import (
     transfer_entropy,
 )
 from .feature_selection import mutual_info_classif, mutual_info_regression
+from .kernels import pairwise_distances, pairwise_kernels
+from .spectral import (
+    cs_divergence,
+    diffusion_spectral_entropy,
+    diffusion_spectral_mutual_info,
+    effective_rank,
+    energy_distance,
+    frechet_distance,
+    frechet_distance_from_moments,
+    matrix_entropy,
+    matrix_mutual_info,
+    matrix_nuclear_norm,
+    mmd,
+    sliced_wasserstein,
+    vendi_score,
+)
 
 __all__ = [
     "Binarizer",
@@ -51,4 +67,20 @@ __all__ = [
     "pack_bits",
     "transfer_entropy",
     "unpack_bits",
+    # kernels and spectral measures
+    "cs_divergence",
+    "diffusion_spectral_entropy",
+    "diffusion_spectral_mutual_info",
+    "effective_rank",
+    "energy_distance",
+    "frechet_distance",
+    "frechet_distance_from_moments",
+    "matrix_entropy",
+    "matrix_mutual_info",
+    "matrix_nuclear_norm",
+    "mmd",
+    "pairwise_distances",
+    "pairwise_kernels",
+    "sliced_wasserstein",
+    "vendi_score",
 ]

@@ -16,12 +16,33 @@ __all__ = [
     "binarize",
     "code_distances",
     "conditional_mutual_info",
+    "cs_divergence_f32",
+    "cs_divergence_f64",
+    "diffusion_spectral_entropy",
+    "diffusion_spectral_mutual_info",
+    "effective_rank",
+    "energy_distance_f32",
+    "energy_distance_f64",
     "entropy",
+    "frechet_distance",
+    "frechet_from_moments",
     "kl_divergence",
+    "matrix_joint_entropy",
+    "matrix_nuclear_norm",
+    "mmd_f32",
+    "mmd_f64",
     "mutual_info",
     "mutual_info_features",
     "mutual_info_mixed",
     "mutual_info_permutations",
+    "pairwise_code_distances",
+    "pairwise_distances_f32",
+    "pairwise_distances_f64",
+    "pairwise_kernels_f32",
+    "pairwise_kernels_f64",
+    "random_projections",
+    "sliced_wasserstein",
+    "spectral_entropy",
     "transfer_entropy",
 ]
 __version__: str
@@ -185,3 +206,121 @@ class BinaryIndex:
     def save(self, path: str) -> None: ...
     @staticmethod
     def load(path: str, mmap: bool, verify: bool) -> BinaryIndex: ...
+
+# ------------------------------------------------------------------ kernels
+_I64_1D = npt.NDArray[np.int64]
+
+def pairwise_distances_f32(
+    x: _F32_2D, y: _F32_2D | None, metric: str, n_jobs: int | None, progress: bool
+) -> _F32_2D: ...
+def pairwise_distances_f64(
+    x: _F64_2D, y: _F64_2D | None, metric: str, n_jobs: int | None, progress: bool
+) -> _F64_2D: ...
+def pairwise_kernels_f32(
+    x: _F32_2D,
+    y: _F32_2D | None,
+    kernel: str,
+    gamma: float | None,
+    degree: float,
+    coef0: float,
+    n_jobs: int | None,
+    progress: bool,
+) -> _F32_2D: ...
+def pairwise_kernels_f64(
+    x: _F64_2D,
+    y: _F64_2D | None,
+    kernel: str,
+    gamma: float | None,
+    degree: float,
+    coef0: float,
+    n_jobs: int | None,
+    progress: bool,
+) -> _F64_2D: ...
+def pairwise_code_distances(
+    x: _U8_2D, y: _U8_2D | None, metric: str, n_jobs: int | None, progress: bool
+) -> _F64_2D: ...
+def spectral_entropy(
+    x: _F64_2D | None,
+    k: _F64_2D | None,
+    q: float,
+    kernel: str,
+    gamma: float | None,
+    degree: float,
+    coef0: float,
+    tol: float | None,
+    n_jobs: int | None,
+    progress: bool,
+) -> float: ...
+def matrix_joint_entropy(
+    x: _F64_2D | None,
+    kx: _F64_2D | None,
+    y: _F64_2D | None,
+    ky: _F64_2D | None,
+    alpha: float,
+    kernel: str,
+    gamma: float | None,
+    degree: float,
+    coef0: float,
+    tol: float | None,
+    n_jobs: int | None,
+    progress: bool,
+) -> float: ...
+def effective_rank(
+    x: _F64_2D, center: bool, tol: float | None, n_jobs: int | None, progress: bool
+) -> float: ...
+def matrix_nuclear_norm(
+    x: _F64_2D, approx: bool, normalize: bool, n_jobs: int | None, progress: bool
+) -> float: ...
+def diffusion_spectral_entropy(
+    x: _F64_2D, sigma: float, t: int, n_jobs: int | None, progress: bool
+) -> float: ...
+def diffusion_spectral_mutual_info(
+    x: _F64_2D, labels: _I64_1D, sigma: float, t: int, n_jobs: int | None, progress: bool
+) -> float: ...
+def mmd_f32(
+    x: _F32_2D,
+    y: _F32_2D,
+    kernel: str,
+    gamma: float | None,
+    degree: float,
+    coef0: float,
+    unbiased: bool,
+    n_jobs: int | None,
+    progress: bool,
+) -> float: ...
+def mmd_f64(
+    x: _F64_2D,
+    y: _F64_2D,
+    kernel: str,
+    gamma: float | None,
+    degree: float,
+    coef0: float,
+    unbiased: bool,
+    n_jobs: int | None,
+    progress: bool,
+) -> float: ...
+def energy_distance_f32(
+    x: _F32_2D, y: _F32_2D, exponent: float, unbiased: bool, n_jobs: int | None, progress: bool
+) -> float: ...
+def energy_distance_f64(
+    x: _F64_2D, y: _F64_2D, exponent: float, unbiased: bool, n_jobs: int | None, progress: bool
+) -> float: ...
+def cs_divergence_f32(
+    x: _F32_2D, y: _F32_2D, sigma: float | None, n_jobs: int | None, progress: bool
+) -> tuple[float, float]: ...
+def cs_divergence_f64(
+    x: _F64_2D, y: _F64_2D, sigma: float | None, n_jobs: int | None, progress: bool
+) -> tuple[float, float]: ...
+def frechet_distance(x: _F64_2D, y: _F64_2D, n_jobs: int | None, progress: bool) -> float: ...
+def frechet_from_moments(
+    mu1: _F64_1D, sigma1: _F64_2D, mu2: _F64_1D, sigma2: _F64_2D
+) -> float: ...
+def random_projections(d: int, n_projections: int, seed: int) -> _F64_2D: ...
+def sliced_wasserstein(
+    x: _F64_2D,
+    y: _F64_2D,
+    projections: _F64_2D,
+    p: float,
+    n_jobs: int | None,
+    progress: bool,
+) -> float: ...

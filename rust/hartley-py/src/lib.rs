@@ -6,6 +6,7 @@ mod arrays;
 mod binary;
 mod errors;
 mod estimators;
+mod kernels;
 mod run;
 
 use pyo3::prelude::*;
@@ -77,5 +78,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     estimators::register(m)?;
     binary::register(m)?;
+    kernels::register(m)?;
     Ok(())
 }
