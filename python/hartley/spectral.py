@@ -235,7 +235,10 @@ def vendi_score(
     kname, g, deg, c0 = _kernel_args(kernel, gamma, degree, coef0)
     qq, t = _order(q, "q"), _tol(tol)
     nj, prog = _jobs(n_jobs, progress)
-    return math.exp(_core.spectral_entropy(x, k, qq, kname, g, deg, c0, t, nj, prog))
+    vs = math.exp(_core.spectral_entropy(x, k, qq, kname, g, deg, c0, t, nj, prog))
+    # At q = 0 the score is the count of kept eigenvalues: exp(log(count)) is
+    # within a few ulps of it, so rounding restores the integer exactly.
+    return float(round(vs)) if qq == 0 else vs
 
 
 def matrix_entropy(
