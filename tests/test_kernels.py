@@ -79,6 +79,13 @@ def test_self_comparison_has_exact_diagonal() -> None:
     assert np.all(np.diag(hartley.pairwise_kernels(x, kernel="rbf")) == 1)
 
 
+def test_y_is_x_is_a_self_comparison() -> None:
+    x = RNG.standard_normal((50, 8)).astype(np.float32)
+    d = hartley.pairwise_distances(x, x, metric="cosine")
+    assert np.all(np.diag(d) == 0)
+    np.testing.assert_array_equal(d, hartley.pairwise_distances(x, metric="cosine"))
+
+
 def test_near_duplicates_keep_relative_precision() -> None:
     # |x| ~ 3e3, |x - y| ~ 1e-2: the expansion |x|^2 + |y|^2 - 2<x, y> in
     # float32 would return noise of size ~ eps * |x|^2 = 1; hartley
