@@ -39,7 +39,9 @@ def test_distances_match_sklearn_float64(metric: str, with_y: bool) -> None:
 def test_distances_keep_float32(metric: str, with_y: bool) -> None:
     x, y = X64.astype(np.float32), Y64.astype(np.float32)
     got = hartley.pairwise_distances(x, y if with_y else None, metric=metric)
-    want = sk_distances(x.astype(np.float64), y.astype(np.float64) if with_y else None, metric=metric)
+    want = sk_distances(
+        x.astype(np.float64), y.astype(np.float64) if with_y else None, metric=metric
+    )
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6 * scale(want))
 
@@ -64,7 +66,9 @@ def test_kernels_match_sklearn(kernel: str, params: dict, dtype: type) -> None:
     for yy in (None, y):
         got = hartley.pairwise_kernels(x, yy, kernel=kernel, **params)
         want = skp.pairwise_kernels(
-            x.astype(np.float64), None if yy is None else yy.astype(np.float64), metric=kernel,
+            x.astype(np.float64),
+            None if yy is None else yy.astype(np.float64),
+            metric=kernel,
             **params,
         )
         assert got.dtype == dtype
@@ -77,6 +81,13 @@ def test_self_comparison_has_exact_diagonal() -> None:
     for metric in ("euclidean", "sqeuclidean", "cosine"):
         assert np.all(np.diag(hartley.pairwise_distances(x, metric=metric)) == 0)
     assert np.all(np.diag(hartley.pairwise_kernels(x, kernel="rbf")) == 1)
+
+
+def test_y_is_x_is_a_self_comparison() -> None:
+    x = RNG.standard_normal((50, 8)).astype(np.float32)
+    d = hartley.pairwise_distances(x, x, metric="cosine")
+    assert np.all(np.diag(d) == 0)
+    np.testing.assert_array_equal(d, hartley.pairwise_distances(x, metric="cosine"))
 
 
 def test_near_duplicates_keep_relative_precision() -> None:

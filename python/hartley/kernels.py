@@ -183,7 +183,9 @@ def pairwise_distances(
                 "both must have the same number of columns"
             )
         return _core.pairwise_code_distances(xc, yc, metric, nj, prog)
-    x, y = float_pair(X, Y)
+    # Y given as X itself is a self-comparison (exact zero diagonal, half the
+    # products), as scikit-learn's `X is Y`.
+    x, y = float_pair(X, None if Y is X else Y)
     if x.dtype == np.float32:
         y32 = None if y is None else y.astype(np.float32, copy=False)
         return _core.pairwise_distances_f32(x.astype(np.float32, copy=False), y32, metric, nj, prog)
@@ -254,7 +256,7 @@ def pairwise_kernels(
     g = _check_gamma(gamma)
     deg, c0 = _check_real(degree, "degree"), _check_real(coef0, "coef0")
     nj, prog = check_n_jobs(n_jobs), check_bool(progress, "progress")
-    x, y = float_pair(X, Y)
+    x, y = float_pair(X, None if Y is X else Y)
     if x.dtype == np.float32:
         y32 = None if y is None else y.astype(np.float32, copy=False)
         return _core.pairwise_kernels_f32(

@@ -412,8 +412,8 @@ fn frechet_from_moments(
         slice1(&mu2, "mu2")?,
         slice2(&sigma2, "sigma2")?,
     );
-    run(py, Some(1), false, "frechet_distance", |_, _| {
-        twosample::frechet_from_moments(&m1, &s1, &m2, &s2)
+    run(py, None, false, "frechet_distance", |t, _| {
+        twosample::frechet_from_moments(&m1, &s1, &m2, &s2, t)
     })
 }
 

@@ -17,7 +17,7 @@ use super::metric::{
     CosineSimilarity, EuclideanPow, KernelKind, Laplacian, Linear, Polynomial, Rbf,
 };
 use super::pairwise::{direct_sum, inner_diagonal_sum, inner_sum, same_width, Rows};
-use super::spectrum::{sym_eigenvalues, sym_sqrt};
+use super::spectrum::{cross_product, sym_eigenvalues, sym_sqrt};
 use crate::error::{Error, Result};
 use crate::par::{Control, Threads};
 
@@ -267,7 +267,13 @@ fn check_square(s: &[f64], d: usize, arg: &'static str) -> Result<()> {
 /// (Dowson and Landau, 1982):
 /// `|mu1 - mu2|^2 + tr s1 + tr s2 - 2 tr (s1^{1/2} s2 s1^{1/2})^{1/2}`,
 /// the trace term from two symmetric eigendecompositions (real by construction, no complex residue).
-pub fn frechet_from_moments(mu1: &[f64], s1: &[f64], mu2: &[f64], s2: &[f64]) -> Result<f64> {
+pub fn frechet_from_moments(
+    mu1: &[f64],
+    s1: &[f64],
+    mu2: &[f64],
+    s2: &[f64],
+    threads: Threads,
+) -> Result<f64> {
     let d = mu1.len();
     if d == 0 {
         return Err(Error::invalid("mu1", "is empty"));
@@ -290,29 +296,12 @@ pub fn frechet_from_moments(mu1: &[f64], s1: &[f64], mu2: &[f64], s2: &[f64]) ->
     check_square(s1, d, "sigma1")?;
     check_square(s2, d, "sigma2")?;
     let r = sym_sqrt(s1, d)?;
-    // M = r s2 r, symmetric PSD; tr sqrt(M) = sum sqrt(eig(M)).
-    let mut t = vec![0.0; d * d];
-    for i in 0..d {
-        for k in 0..d {
-            let a = r[i * d + k];
-            if a != 0.0 {
-                for j in 0..d {
-                    t[i * d + j] += a * s2[k * d + j];
-                }
-            }
-        }
-    }
-    let mut mm = vec![0.0; d * d];
-    for i in 0..d {
-        for k in 0..d {
-            let a = t[i * d + k];
-            if a != 0.0 {
-                for j in 0..d {
-                    mm[i * d + j] += a * r[k * d + j];
-                }
-            }
-        }
-    }
+    // M = r s2 r, symmetric PSD; tr sqrt(M) = sum sqrt(eig(M)). With r and
+    // s2 symmetric, u = s2' r = s2 r and M = u' r.
+    let mm = threads.install(|| {
+        let u = cross_product(s2, d, &r, d, d);
+        cross_product(&u, d, &r, d, d)
+    });
     let ev = sym_eigenvalues(&mm, d)?;
     let tr_sqrt: f64 = ev.iter().map(|&l| l.max(0.0).sqrt()).sum();
     let dm: f64 = mu1.iter().zip(mu2).map(|(a, b)| (a - b) * (a - b)).sum();
@@ -342,7 +331,7 @@ pub fn frechet_distance(
     ctl.check()?;
     let (m2, s2) = covariance(y, threads);
     ctl.check()?;
-    frechet_from_moments(&m1, &s1, &m2, &s2)
+    frechet_from_moments(&m1, &s1, &m2, &s2, threads)
 }
 
 /// `n_projections` random directions, uniform on the unit sphere, as a
@@ -516,9 +505,10 @@ mod tests {
         // Commuting covariances: tr sqrt(s1 s2) = sum sqrt(a_i b_i).
         let s1 = [4.0, 0.0, 0.0, 1.0];
         let s2 = [1.0, 0.0, 0.0, 9.0];
-        let f = frechet_from_moments(&[0.0, 0.0], &s1, &[1.0, 2.0], &s2).unwrap();
+        let t = Threads::new(2);
+        let f = frechet_from_moments(&[0.0, 0.0], &s1, &[1.0, 2.0], &s2, t).unwrap();
         let want = 5.0 + 5.0 + 10.0 - 2.0 * (2.0 + 3.0);
         assert!((f - want).abs() < 1e-12);
-        assert!(frechet_from_moments(&[0.0, 0.0], &s1, &[0.0, 0.0], &s1).unwrap() < 1e-12);
+        assert!(frechet_from_moments(&[0.0, 0.0], &s1, &[0.0, 0.0], &s1, t).unwrap() < 1e-12);
     }
 }
