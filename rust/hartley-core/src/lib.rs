@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod estimators;
+pub mod hnsw;
 pub mod par;
 pub mod simd;
 

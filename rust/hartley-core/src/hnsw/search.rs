@@ -1,0 +1,305 @@
+//! The graph walk: greedy descent through the upper levels, then the
+//! best-first beam search of Malkov and Yashunin (algorithm 2) on a level.
+//!
+//! Each expanded node's unvisited neighbours are gathered first (their
+//! visited marks and first cache lines prefetched), then their distances are
+//! computed four at a time, with the next four rows prefetched while the
+//! current ones are compared. These functions are `inline(always)` so that
+//! `ops.rs` compiles them once per instruction-set tier with the kernel
+//! inlined.
+
+use std::cmp::Ordering as Cmp;
+use std::collections::BinaryHeap;
+use std::sync::atomic::Ordering;
+
+use super::dist::{prefetch, Kernel};
+use super::graph::{Bitset, View, Visited};
+
+/// A candidate ordered nearest-first in a max-heap (so the heap pops the nearest).
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) struct Near(pub f32, pub u32);
+/// A result ordered farthest-first (the heap's top is the worst kept result).
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) struct Far(pub f32, pub u32);
+
+impl Eq for Near {}
+impl Eq for Far {}
+impl Ord for Near {
+    #[inline(always)]
+    fn cmp(&self, o: &Self) -> Cmp {
+        o.0.total_cmp(&self.0).then(o.1.cmp(&self.1))
+    }
+}
+impl PartialOrd for Near {
+    #[inline(always)]
+    fn partial_cmp(&self, o: &Self) -> Option<Cmp> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Far {
+    #[inline(always)]
+    fn cmp(&self, o: &Self) -> Cmp {
+        self.0.total_cmp(&o.0).then(self.1.cmp(&o.1))
+    }
+}
+impl PartialOrd for Far {
+    #[inline(always)]
+    fn partial_cmp(&self, o: &Self) -> Option<Cmp> {
+        Some(self.cmp(o))
+    }
+}
+
+/// Per-thread working memory of searches and insertions, reused across calls.
+pub(crate) struct Scratch {
+    pub vis: Visited,
+    pub cand: BinaryHeap<Near>,
+    pub top: BinaryHeap<Far>,
+    pub buf: Vec<u32>,
+    pub pairs: Vec<(f32, u32)>,
+    pub sel: Vec<(f32, u32)>,
+    pub ids: Vec<u32>,
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        Scratch {
+            vis: Visited::new(),
+            cand: BinaryHeap::new(),
+            top: BinaryHeap::new(),
+            buf: Vec::new(),
+            pairs: Vec::new(),
+            sel: Vec::new(),
+            ids: Vec::new(),
+        }
+    }
+}
+
+/// Lines of a row to prefetch ahead of its distance computation.
+#[inline(always)]
+fn row_lines(v: &View) -> usize {
+    v.lay.vec_bytes.div_ceil(64).min(32)
+}
+
+/// Greedy descent on `level`: moves to the nearest neighbour while it improves.
+///
+/// # Safety
+/// `q` holds a query for kernel `k`; `cur < g.n_slots` has a list on `level`.
+#[inline(always)]
+pub(crate) unsafe fn greedy<K: Kernel>(
+    g: &View,
+    k: &K,
+    q: *const u8,
+    cur: &mut u32,
+    d: &mut f32,
+    level: usize,
+) {
+    loop {
+        let mut changed = false;
+        let links = g.links(*cur, level);
+        for l in links {
+            prefetch(g.vec(l.load(Ordering::Relaxed)), 1);
+        }
+        for l in links {
+            let n = l.load(Ordering::Relaxed);
+            // SAFETY: n is a stored link, so a valid slot.
+            let dn = unsafe { k.one(q, g.vec(n)) };
+            if dn < *d {
+                *d = dn;
+                *cur = n;
+                changed = true;
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
+/// Beam search with a list of `ef` results on `level`, from the entry points
+/// already in `sc.cand` / `sc.top` (and marked visited). Only slots in
+/// `allow` (when given) enter the results; every slot is walked through.
+/// Leaves the results in `sc.top`.
+///
+/// # Safety
+/// As [`greedy`]; every slot reachable on `level` has a list there.
+#[inline(always)]
+pub(crate) unsafe fn beam<K: Kernel>(
+    g: &View,
+    k: &K,
+    q: *const u8,
+    ef: usize,
+    level: usize,
+    allow: Option<&Bitset>,
+    sc: &mut Scratch,
+) {
+    let lines = row_lines(g);
+    let mut buf = std::mem::take(&mut sc.buf);
+    while let Some(Near(d, c)) = sc.cand.pop() {
+        if sc.top.len() >= ef && sc.top.peek().is_some_and(|w| d > w.0) {
+            break;
+        }
+        buf.clear();
+        let links = g.links(c, level);
+        for l in links {
+            sc.vis.prefetch(l.load(Ordering::Relaxed));
+        }
+        for l in links {
+            let n = l.load(Ordering::Relaxed);
+            if sc.vis.insert(n) {
+                prefetch(g.vec(n), 2);
+                buf.push(n);
+            }
+        }
+        let mut i = 0;
+        while i < buf.len() {
+            let rest = buf.len() - i;
+            if rest >= 4 {
+                if rest >= 8 {
+                    for &n in &buf[i + 4..i + 8] {
+                        prefetch(g.vec(n), lines);
+                    }
+                }
+                let x = [
+                    g.vec(buf[i]),
+                    g.vec(buf[i + 1]),
+                    g.vec(buf[i + 2]),
+                    g.vec(buf[i + 3]),
+                ];
+                // SAFETY: links are valid slots.
+                let ds = unsafe { k.four(q, x) };
+                for j in 0..4 {
+                    consider(sc, ds[j], buf[i + j], ef, allow);
+                }
+                i += 4;
+            } else {
+                // SAFETY: as above.
+                let dn = unsafe { k.one(q, g.vec(buf[i])) };
+                consider(sc, dn, buf[i], ef, allow);
+                i += 1;
+            }
+        }
+    }
+    sc.buf = buf;
+}
+
+#[inline(always)]
+fn consider(sc: &mut Scratch, d: f32, n: u32, ef: usize, allow: Option<&Bitset>) {
+    let full = sc.top.len() >= ef;
+    if full && sc.top.peek().is_some_and(|w| d >= w.0) {
+        return;
+    }
+    sc.cand.push(Near(d, n));
+    if allow.is_none_or(|a| a.get(n)) {
+        sc.top.push(Far(d, n));
+        if sc.top.len() > ef {
+            sc.top.pop();
+        }
+    }
+}
+
+/// Seeds the beam with one entry point.
+#[inline(always)]
+pub(crate) fn seed(sc: &mut Scratch, n_slots: usize, d: f32, s: u32, allow: Option<&Bitset>) {
+    sc.vis.reset(n_slots);
+    sc.cand.clear();
+    sc.top.clear();
+    sc.vis.insert(s);
+    sc.cand.push(Near(d, s));
+    if allow.is_none_or(|a| a.get(s)) {
+        sc.top.push(Far(d, s));
+    }
+}
+
+/// The `max(ef, kk)` nearest allowed slots to `q` the beam found, unordered,
+/// into `out` as (distance, slot).
+///
+/// # Safety
+/// `entry` is a valid slot at level `max_level`; `q` a query for `k`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) unsafe fn knn<K: Kernel>(
+    g: &View,
+    k: &K,
+    entry: u32,
+    max_level: usize,
+    q: *const u8,
+    ef: usize,
+    kk: usize,
+    allow: Option<&Bitset>,
+    sc: &mut Scratch,
+    out: &mut Vec<(f32, u32)>,
+) {
+    let mut cur = entry;
+    // SAFETY: entry is valid.
+    let mut d = unsafe { k.one(q, g.vec(cur)) };
+    for level in (1..=max_level).rev() {
+        // SAFETY: descending from the entry point stays on nodes of `level`.
+        unsafe { greedy(g, k, q, &mut cur, &mut d, level) };
+    }
+    seed(sc, g.n_slots, d, cur, allow);
+    // SAFETY: forwarded.
+    unsafe { beam(g, k, q, ef.max(kk), 0, allow, sc) };
+    out.clear();
+    out.extend(sc.top.drain().map(|Far(d, s)| (d, s)));
+}
+
+/// Exact scan over the allowed slots: the `kk` nearest (ties by lower slot), unordered.
+///
+/// # Safety
+/// Every slot of `allow` is valid; `q` a query for `k`.
+#[inline(always)]
+pub(crate) unsafe fn exact<K: Kernel>(
+    g: &View,
+    k: &K,
+    q: *const u8,
+    kk: usize,
+    allow: &Bitset,
+    sc: &mut Scratch,
+    out: &mut Vec<(f32, u32)>,
+) {
+    sc.top.clear();
+    let mut it = allow.iter().peekable();
+    let mut chunk = [0u32; 4];
+    loop {
+        let mut m = 0;
+        while m < 4 {
+            match it.next() {
+                Some(s) => {
+                    chunk[m] = s;
+                    m += 1;
+                }
+                None => break,
+            }
+        }
+        if m == 4 {
+            if let Some(&nx) = it.peek() {
+                prefetch(g.vec(nx), row_lines(g));
+            }
+            let x = chunk.map(|s| g.vec(s));
+            // SAFETY: allowed slots are valid.
+            let ds = unsafe { k.four(q, x) };
+            for j in 0..4 {
+                push_top(sc, ds[j], chunk[j], kk);
+            }
+        } else {
+            for &s in &chunk[..m] {
+                // SAFETY: as above.
+                let d = unsafe { k.one(q, g.vec(s)) };
+                push_top(sc, d, s, kk);
+            }
+            break;
+        }
+    }
+    out.clear();
+    out.extend(sc.top.drain().map(|Far(d, s)| (d, s)));
+}
+
+#[inline(always)]
+fn push_top(sc: &mut Scratch, d: f32, s: u32, kk: usize) {
+    if sc.top.len() < kk {
+        sc.top.push(Far(d, s));
+    } else if sc.top.peek().is_some_and(|w| Far(d, s) < *w) {
+        sc.top.pop();
+        sc.top.push(Far(d, s));
+    }
+}
