@@ -5,6 +5,7 @@
 mod arrays;
 mod errors;
 mod estimators;
+mod hnsw;
 mod run;
 
 use pyo3::prelude::*;
@@ -75,5 +76,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         }
     }
     estimators::register(m)?;
+    hnsw::register(m)?;
     Ok(())
 }

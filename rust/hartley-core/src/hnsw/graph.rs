@@ -6,15 +6,45 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::params::Layout;
 
-/// One cache line; the arena is a vector of them, so rows are 64-byte aligned.
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-pub(crate) struct Line(pub [u8; 64]);
+/// Owned rows: an anonymous, zero-initialised memory map (page-aligned, so
+/// rows are 64-byte aligned), advised to use transparent huge pages where the
+/// system offers them: the graph walk touches rows at random, and 2 MiB pages
+/// spare it most TLB misses.
+pub(crate) struct Rows(Option<memmap2::MmapMut>);
+
+impl Rows {
+    pub fn empty() -> Rows {
+        Rows(None)
+    }
+
+    /// `bytes` zeroed bytes.
+    pub fn zeroed(bytes: usize) -> std::io::Result<Rows> {
+        if bytes == 0 {
+            return Ok(Rows(None));
+        }
+        let map = memmap2::MmapMut::map_anon(bytes)?;
+        #[cfg(target_os = "linux")]
+        let _ = map.advise(memmap2::Advice::HugePage);
+        Ok(Rows(Some(map)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |m| m.len())
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        self.0.as_deref_mut().unwrap_or(&mut [])
+    }
+}
 
 /// Level-0 rows, owned or mapped read-only from a file.
 pub(crate) enum Arena {
-    /// Rows in memory; the vector's length is the capacity in lines.
-    Owned(Vec<Line>),
+    /// Rows in memory (capacity = the map's length).
+    Owned(Rows),
     /// Rows of a file mapped into memory (read-only; copied before a change).
     Mapped {
         /// The whole file.
@@ -28,18 +58,12 @@ pub(crate) enum Arena {
 
 impl Arena {
     pub fn ptr(&self) -> *const u8 {
-        match self {
-            Arena::Owned(v) => v.as_ptr().cast(),
-            Arena::Mapped { map, offset, .. } => map[*offset..].as_ptr(),
-        }
+        self.bytes().as_ptr()
     }
 
     pub fn bytes(&self) -> &[u8] {
         match self {
-            Arena::Owned(v) => {
-                // SAFETY: a Vec<Line> is len * 64 initialised bytes.
-                unsafe { std::slice::from_raw_parts(v.as_ptr().cast(), v.len() * 64) }
-            }
+            Arena::Owned(r) => r.as_slice(),
             Arena::Mapped { map, offset, len } => &map[*offset..*offset + *len],
         }
     }
@@ -48,27 +72,37 @@ impl Arena {
         matches!(self, Arena::Mapped { .. })
     }
 
+    /// Bytes of memory the rows own.
+    pub fn capacity(&self) -> usize {
+        match self {
+            Arena::Owned(r) => r.len(),
+            Arena::Mapped { .. } => 0,
+        }
+    }
+
     /// Makes the rows owned (copying a mapping) and at least `bytes` long;
-    /// grows geometrically so that repeated adds stay amortised O(1).
-    pub fn reserve(&mut self, bytes: usize) -> &mut Vec<Line> {
-        if let Arena::Mapped { .. } = self {
-            let data = self.bytes();
-            let mut v = vec![Line([0; 64]); data.len() / 64];
-            // SAFETY: v holds data.len() bytes; the regions do not overlap.
-            unsafe {
-                std::ptr::copy_nonoverlapping(data.as_ptr(), v.as_mut_ptr().cast(), data.len())
-            };
-            *self = Arena::Owned(v);
-        }
-        let Arena::Owned(v) = self else {
-            unreachable!("made owned above")
+    /// grows geometrically so that repeated adds stay amortised O(1). Returns
+    /// the base pointer.
+    pub fn reserve(&mut self, bytes: usize) -> std::io::Result<*mut u8> {
+        let have = match self {
+            Arena::Owned(r) => r.len(),
+            Arena::Mapped { .. } => 0,
         };
-        let lines = bytes.div_ceil(64);
-        if v.len() < lines {
-            let target = lines.max(v.len() + v.len() / 2);
-            v.resize(target, Line([0; 64]));
+        if self.is_mapped() || have < bytes {
+            let target = if have < bytes {
+                bytes.max(have + have / 2).next_multiple_of(1 << 21)
+            } else {
+                have
+            };
+            let old = self.bytes();
+            let mut rows = Rows::zeroed(target.max(old.len()))?;
+            rows.as_mut_slice()[..old.len()].copy_from_slice(old);
+            *self = Arena::Owned(rows);
         }
-        v
+        match self {
+            Arena::Owned(r) => Ok(r.as_mut_slice().as_mut_ptr()),
+            Arena::Mapped { .. } => unreachable!("made owned above"),
+        }
     }
 }
 
@@ -138,10 +172,11 @@ impl View {
     }
 
     /// The count and the link slots (full capacity) of node `s` on `level`.
-    /// Only entries below the count are links; the rest hold `s` itself.
+    /// Only entries below the count are links; the rest hold `s` itself, so
+    /// walking every slot and skipping `s` also yields exactly the links.
     #[inline(always)]
     pub fn list(&self, s: u32, level: usize) -> (&AtomicU32, &[AtomicU32]) {
-        // SAFETY: level 0 lives in the row at count_off/links_off (4-aligned);
+        // SAFETY: level 0 lives in the row at links_off/count_off (4-aligned);
         // level l >= 1 is block l - 1 of the node's upper blocks, which the
         // loader and the builder guarantee to lie inside the pool whenever
         // l <= level(s), which every caller checks or knows.
@@ -161,6 +196,19 @@ impl View {
                 (&*b, std::slice::from_raw_parts(b.add(1), self.lay.m))
             }
         }
+    }
+
+    /// Every link slot of `s` on `level` (links, then `s` itself as padding),
+    /// without reading the count: what the search loops walk.
+    #[inline(always)]
+    pub fn slots(&self, s: u32, level: usize) -> &[AtomicU32] {
+        self.list(s, level).1
+    }
+
+    /// Address of the level-0 link slots of `s` (for prefetching).
+    #[inline(always)]
+    pub fn links_ptr(&self, s: u32) -> *const u8 {
+        self.at::<u8>(s, self.lay.links_off)
     }
 
     /// Links of `s` on `level`, as a count-bounded slice.

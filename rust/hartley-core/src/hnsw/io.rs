@@ -22,7 +22,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use super::graph::{Arena, Line};
+use super::graph::{Arena, Rows};
 use super::params::{Layout, Metric, Params, MAX_LEVEL};
 use super::{Hnsw, IdMap, NONE};
 use crate::error::{Error, Result};
@@ -207,9 +207,8 @@ impl Hnsw {
         let rows = &bytes[HEADER..HEADER + rows_len];
         let upper = &bytes[HEADER + rows_len..HEADER + rows_len + upper_len];
         check_sum(&bytes[..HEADER], rows, upper, "data")?;
-        let mut v = vec![Line([0; 64]); rows_len / 64];
-        // SAFETY: v holds rows_len bytes; the regions are distinct.
-        unsafe { std::ptr::copy_nonoverlapping(rows.as_ptr(), v.as_mut_ptr().cast(), rows_len) };
+        let mut v = Rows::zeroed(rows_len).map_err(|e| bad("data", e.to_string()))?;
+        v.as_mut_slice().copy_from_slice(rows);
         idx.arena = Arena::Owned(v);
         idx.upper = words(upper);
         idx.validate("data")?;
@@ -251,13 +250,11 @@ impl Hnsw {
         let mut header = [0u8; HEADER];
         f.read_exact(&mut header).map_err(io)?;
         let (mut idx, rows_len, upper_len) = parse_header(&header, len, "path")?;
-        let mut v = vec![Line([0; 64]); rows_len / 64];
-        // SAFETY: v is rows_len initialised bytes, viewed as a byte slice.
-        let rows = unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), rows_len) };
-        f.read_exact(rows).map_err(io)?;
+        let mut v = Rows::zeroed(rows_len).map_err(io)?;
+        f.read_exact(v.as_mut_slice()).map_err(io)?;
         let mut upper = vec![0u8; upper_len];
         f.read_exact(&mut upper).map_err(io)?;
-        check_sum(&header, rows, &upper, "path")?;
+        check_sum(&header, v.as_slice(), &upper, "path")?;
         idx.arena = Arena::Owned(v);
         idx.upper = words(&upper);
         idx.validate("path")?;

@@ -33,7 +33,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::par::{Control, Threads};
 use build::{Build, NONE};
-use graph::{Arena, Bitset, View};
+use graph::{Arena, Bitset, Rows, View};
 use ops::with_engine;
 use params::{Layout, MAX_LEVEL};
 pub use params::{Metric, Params};
@@ -127,7 +127,7 @@ impl Hnsw {
         Hnsw {
             params,
             lay: Layout::new(&params),
-            arena: Arena::Owned(Vec::new()),
+            arena: Arena::Owned(Rows::empty()),
             n_slots: 0,
             upper: Vec::new(),
             free: Vec::new(),
@@ -164,11 +164,7 @@ impl Hnsw {
 
     /// Bytes held by the index's own arrays (rows, upper links, id map).
     pub fn memory_bytes(&self) -> usize {
-        let arena = match &self.arena {
-            Arena::Owned(v) => v.capacity() * 64,
-            Arena::Mapped { .. } => 0,
-        };
-        arena
+        self.arena.capacity()
             + self.upper.capacity() * 4
             + self.free.capacity() * 4
             + self.ids.capacity() * (std::mem::size_of::<(i64, u32)>() + 1)
@@ -188,12 +184,26 @@ impl Hnsw {
         }
     }
 
-    /// A view through which rows may be written; makes the arena owned.
+    /// Makes the arena owned and large enough for `slots` rows.
+    fn make_room(&mut self, slots: usize) -> Result<()> {
+        let need = slots * self.lay.row_bytes;
+        self.arena.reserve(need).map(|_| ()).map_err(|e| {
+            Error::invalid(
+                "X",
+                format!("cannot allocate {need} bytes for the index: {e}"),
+            )
+        })
+    }
+
+    /// A view through which rows may be written ([`Hnsw::make_room`] first).
     fn view_mut(&mut self) -> View {
         let need = self.n_slots * self.lay.row_bytes;
-        let base = self.arena.reserve(need).as_mut_ptr().cast::<u8>();
+        assert!(
+            !self.arena.is_mapped() && self.arena.capacity() >= need,
+            "rows are owned and allocated before they are written"
+        );
         View {
-            base,
+            base: self.arena.reserve(need).expect("no allocation needed"),
             upper: self.upper.as_mut_ptr(),
             lay: self.lay,
             n_slots: self.n_slots,
@@ -384,6 +394,7 @@ impl Hnsw {
                 "the index cannot hold 2^32 - 1 items or more",
             ));
         }
+        self.make_room(self.n_slots + new_slots)?;
         ctl.add_total(n as u64);
 
         // Slots (lowest free first), levels and upper blocks, then the rows.
@@ -547,6 +558,7 @@ impl Hnsw {
             return Ok(());
         }
         ctl.check()?;
+        self.make_room(self.n_slots)?;
         self.unlink(&slots, threads);
         self.release(&slots);
         self.compact_upper();
@@ -685,59 +697,68 @@ impl Hnsw {
         ctl.add_total(nq as u64);
         const CHUNK: usize = 32;
         with_engine!(self.params.metric, &self.lay, |eng| {
-            threads.install(|| {
-                dist.par_chunks_mut(CHUNK * k)
-                    .zip(out_ids.par_chunks_mut(CHUNK * k))
-                    .enumerate()
-                    .try_for_each(|(c, (dchunk, ichunk))| {
-                        ctl.check()?;
-                        let mut sc = self.take_scratch();
-                        let mut qbuf = vec![0u64; words];
-                        let mut res = Vec::new();
-                        for (j, (drow, irow)) in
-                            dchunk.chunks_mut(k).zip(ichunk.chunks_mut(k)).enumerate()
-                        {
-                            let qi = c * CHUNK + j;
-                            // SAFETY: qbuf holds `words` u64, i.e. vec_bytes or more.
-                            let bytes = unsafe {
-                                std::slice::from_raw_parts_mut(
-                                    qbuf.as_mut_ptr().cast::<u8>(),
-                                    self.lay.vec_bytes,
-                                )
-                            };
-                            self.encode(&q, qi, bytes);
-                            let qp = qbuf.as_ptr().cast::<u8>();
-                            // SAFETY: the entry point and all links are valid
-                            // slots; the query has the kernel's length.
-                            unsafe {
-                                match (&allow, exact) {
-                                    (Some(a), true) => eng.exact(&g, qp, k, a, &mut sc, &mut res),
-                                    _ => eng.knn(
-                                        &g,
-                                        self.entry,
-                                        self.max_level,
-                                        qp,
-                                        ef,
-                                        k,
-                                        allow.as_ref(),
-                                        &mut sc,
-                                        &mut res,
-                                    ),
-                                }
-                            }
-                            let mut hits: Vec<(f32, i64)> =
-                                res.iter().map(|&(d, s)| (d, g.id(s))).collect();
-                            hits.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                            for (m, (d, id)) in hits.into_iter().take(k).enumerate() {
-                                drow[m] = d;
-                                irow[m] = id;
-                            }
+            let chunk = |c: usize, dchunk: &mut [f32], ichunk: &mut [i64]| -> Result<()> {
+                ctl.check()?;
+                let mut sc = self.take_scratch();
+                let mut qbuf = vec![0u64; words];
+                let mut res = Vec::new();
+                let mut hits: Vec<(f32, i64)> = Vec::new();
+                for (j, (drow, irow)) in dchunk.chunks_mut(k).zip(ichunk.chunks_mut(k)).enumerate()
+                {
+                    // SAFETY: qbuf holds `words` u64, i.e. vec_bytes or more.
+                    let bytes = unsafe {
+                        std::slice::from_raw_parts_mut(
+                            qbuf.as_mut_ptr().cast::<u8>(),
+                            self.lay.vec_bytes,
+                        )
+                    };
+                    self.encode(&q, c * CHUNK + j, bytes);
+                    let qp = qbuf.as_ptr().cast::<u8>();
+                    // SAFETY: the entry point and all links are valid slots;
+                    // the query has the kernel's length.
+                    unsafe {
+                        match (&allow, exact) {
+                            (Some(a), true) => eng.exact(&g, qp, k, a, &mut sc, &mut res),
+                            _ => eng.knn(
+                                &g,
+                                self.entry,
+                                self.max_level,
+                                qp,
+                                ef,
+                                k,
+                                allow.as_ref(),
+                                &mut sc,
+                                &mut res,
+                            ),
                         }
-                        self.give_scratch(sc);
-                        ctl.advance(dchunk.len().div_ceil(k) as u64);
-                        Ok::<(), Error>(())
-                    })
-            })
+                    }
+                    hits.clear();
+                    hits.extend(res.iter().map(|&(d, s)| (d, g.id(s))));
+                    hits.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                    for (m, &(d, id)) in hits.iter().take(k).enumerate() {
+                        drow[m] = d;
+                        irow[m] = id;
+                    }
+                }
+                self.give_scratch(sc);
+                ctl.advance(dchunk.len().div_ceil(k) as u64);
+                Ok(())
+            };
+            let (dc, ic) = (dist.chunks_mut(CHUNK * k), out_ids.chunks_mut(CHUNK * k));
+            if threads.get() == 1 {
+                // On the calling thread: no pool hand-off for small or
+                // single-threaded searches.
+                dc.zip(ic)
+                    .enumerate()
+                    .try_for_each(|(c, (d, i))| chunk(c, d, i))
+            } else {
+                threads.install(|| {
+                    dist.par_chunks_mut(CHUNK * k)
+                        .zip(out_ids.par_chunks_mut(CHUNK * k))
+                        .enumerate()
+                        .try_for_each(|(c, (d, i))| chunk(c, d, i))
+                })
+            }
         })?;
         Ok((dist, out_ids))
     }

@@ -79,14 +79,16 @@ pub(crate) struct Engine<K> {
 macro_rules! call {
     ($self:ident, $p:ident, $c:ident, $a:ident, ($($x:expr),*)) => {
         match $self.tier {
-            // SAFETY (all arms): the tier was chosen from the detected CPU
-            // features; the caller upholds the loop's own contract.
+            // SAFETY: plain code runs anywhere; the caller upholds the loop's contract.
             Tier::Plain => unsafe { $p::<K>($($x),*) },
             #[cfg(target_arch = "x86_64")]
+            // SAFETY: this tier is only chosen when popcnt was detected.
             Tier::Popcnt => unsafe { $c::<K>($($x),*) },
             #[cfg(target_arch = "x86_64")]
+            // SAFETY: this tier is only chosen when AVX2, FMA and popcnt were detected.
             Tier::Avx2 => unsafe { $a::<K>($($x),*) },
             #[cfg(not(target_arch = "x86_64"))]
+            // SAFETY: as for Plain.
             _ => unsafe { $p::<K>($($x),*) },
         }
     };

@@ -133,13 +133,15 @@ pub fn check_ef(ef: usize) -> Result<()> {
 /// bytes and starts on a cache line:
 ///
 /// ```text
-/// [vector: vec_bytes][count: u32][links: m0 x u32][pad][id: i64][upper: u32][level: u8][flag: u8][pad]
+/// [vector: vec_bytes][links: m0 x u32][count: u32][pad][id: i64][upper: u32][level: u8][flag: u8][pad]
 /// ```
 ///
-/// The vector comes first so that it starts on a cache line; the links and
-/// the bookkeeping share the row's last lines, so that expanding a node touches
-/// the line its count and links live on, and the padding a 64-byte stride
-/// needs anyway holds the id and the level instead of separate arrays.
+/// The vector comes first so that it starts on a cache line. Unused link
+/// slots hold the node's own slot number, so a search can walk all `m0`
+/// slots without reading the count: with `M = 16` and 384 floats the links
+/// fill exactly the two cache lines after the vector, and expanding a node
+/// touches nothing else of its row. The padding a 64-byte stride needs anyway
+/// holds the count, the id and the level instead of separate arrays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Layout {
     /// Elements the distance kernel reads: floats, or 64-bit words for codes.
@@ -148,8 +150,8 @@ pub(crate) struct Layout {
     pub vec_bytes: usize,
     /// Bytes of user-visible data per vector (`dim * 4`, or `ceil(dim / 8)`).
     pub user_bytes: usize,
-    pub count_off: usize,
     pub links_off: usize,
+    pub count_off: usize,
     pub id_off: usize,
     pub upper_off: usize,
     pub level_off: usize,
@@ -171,25 +173,34 @@ impl Layout {
         } else {
             (p.dim, align(4 * p.dim, 8), 4 * p.dim)
         };
-        let count_off = vec_bytes;
-        let links_off = count_off + 4;
-        let id_off = align(links_off + 4 * p.m0(), 8);
-        let upper_off = id_off + 8;
-        let level_off = upper_off + 4;
-        let flag_off = level_off + 1;
-        Layout {
-            kernel_len,
-            vec_bytes,
-            user_bytes,
-            count_off,
-            links_off,
-            id_off,
-            upper_off,
-            level_off,
-            flag_off,
-            row_bytes: align(flag_off + 1, 64),
-            m0: p.m0(),
-            m: p.m,
+        let place = |links_off: usize| {
+            let count_off = links_off + 4 * p.m0();
+            let id_off = align(count_off + 4, 8);
+            let upper_off = id_off + 8;
+            let level_off = upper_off + 4;
+            let flag_off = level_off + 1;
+            Layout {
+                kernel_len,
+                vec_bytes,
+                user_bytes,
+                links_off,
+                count_off,
+                id_off,
+                upper_off,
+                level_off,
+                flag_off,
+                row_bytes: align(flag_off + 1, 64),
+                m0: p.m0(),
+                m: p.m,
+            }
+        };
+        // Links on their own cache lines when that costs no extra row size.
+        let packed = place(vec_bytes);
+        let aligned = place(align(vec_bytes, 64));
+        if aligned.row_bytes == packed.row_bytes {
+            aligned
+        } else {
+            packed
         }
     }
 

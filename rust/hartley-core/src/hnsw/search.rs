@@ -95,12 +95,16 @@ pub(crate) unsafe fn greedy<K: Kernel>(
 ) {
     loop {
         let mut changed = false;
-        let links = g.links(*cur, level);
+        let c = *cur;
+        let links = g.slots(c, level);
         for l in links {
             prefetch(g.vec(l.load(Ordering::Relaxed)), 1);
         }
         for l in links {
             let n = l.load(Ordering::Relaxed);
+            if n == c {
+                continue;
+            }
             // SAFETY: n is a stored link, so a valid slot.
             let dn = unsafe { k.one(q, g.vec(n)) };
             if dn < *d {
@@ -138,8 +142,16 @@ pub(crate) unsafe fn beam<K: Kernel>(
         if sc.top.len() >= ef && sc.top.peek().is_some_and(|w| d > w.0) {
             break;
         }
+        if let Some(next) = sc.cand.peek() {
+            // The next node to expand is most likely the best candidate now:
+            // fetch its links while this node's neighbours are compared.
+            if level == 0 {
+                prefetch(g.links_ptr(next.1), g.lay.m0.div_ceil(16));
+            }
+        }
         buf.clear();
-        let links = g.links(c, level);
+        // Padding slots hold `c`, which is already visited.
+        let links = g.slots(c, level);
         for l in links {
             sc.vis.prefetch(l.load(Ordering::Relaxed));
         }
