@@ -20,9 +20,11 @@ from .estimators import (
     transfer_entropy,
 )
 from .feature_selection import mutual_info_classif, mutual_info_regression
+from .hnsw import HNSWIndex
 
 __all__ = [
     "Estimate",
+    "HNSWIndex",
     "HartleyError",
     "MutualInfoTestResult",
     "__version__",

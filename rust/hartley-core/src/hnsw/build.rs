@@ -162,6 +162,11 @@ pub(crate) unsafe fn insert<K: Kernel>(b: &Build, k: &K, s: u32, sc: &mut Scratc
         // SAFETY: the walk from the entry stays on nodes of level >= l.
         unsafe { greedy(g, k, q, &mut cur, &mut d, l) };
     }
+    // Reverse links wait until every list of `s` is written: until then no
+    // other node links to `s`, so no concurrent insertion can walk into a
+    // half-built node (hnswlib holds the node's lock for the same reason).
+    let mut pending = std::mem::take(&mut sc.pending);
+    pending.clear();
     for l in (0..=level.min(top)).rev() {
         seed(sc, g.n_slots, d, cur, None);
         // SAFETY: as above.
@@ -179,16 +184,18 @@ pub(crate) unsafe fn insert<K: Kernel>(b: &Build, k: &K, s: u32, sc: &mut Scratc
             let _own = b.lock(s);
             g.set_links(s, l, &sc.ids);
         }
-        for &(dn, n) in &chosen {
-            // SAFETY: n is valid.
-            unsafe { connect(b, k, n, s, dn, l, sc) };
-        }
+        pending.extend(chosen.iter().map(|&(dn, n)| (dn, n, l)));
         if let Some(&(d0, n0)) = found.first() {
             (cur, d) = (n0, d0);
         }
         sc.pairs = found;
         sc.sel = chosen;
     }
+    for &(dn, n, l) in &pending {
+        // SAFETY: n is valid with a list on l.
+        unsafe { connect(b, k, n, s, dn, l, sc) };
+    }
+    sc.pending = pending;
     if let Some(_g) = _global {
         b.state.store(Build::pack(s, level), Ordering::Release);
     }

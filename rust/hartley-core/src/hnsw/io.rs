@@ -284,6 +284,9 @@ impl Hnsw {
             if ids.insert(g.id(s), s).is_some() {
                 return Err(bad(arg, format!("id {} appears twice", g.id(s))));
             }
+            if level == 0 && g.upper_off(s) != 0 {
+                return Err(bad(arg, format!("row {s} has upper links but level 0")));
+            }
             if level > 0 {
                 let end = (level * block).checked_add(g.upper_off(s));
                 if end.is_none_or(|e| e > self.upper.len()) {

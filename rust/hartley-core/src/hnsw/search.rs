@@ -58,6 +58,7 @@ pub(crate) struct Scratch {
     pub pairs: Vec<(f32, u32)>,
     pub sel: Vec<(f32, u32)>,
     pub ids: Vec<u32>,
+    pub pending: Vec<(f32, u32, usize)>,
 }
 
 impl Scratch {
@@ -70,6 +71,7 @@ impl Scratch {
             pairs: Vec::new(),
             sel: Vec::new(),
             ids: Vec::new(),
+            pending: Vec::new(),
         }
     }
 }
