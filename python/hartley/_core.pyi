@@ -2,6 +2,7 @@
 
 import numpy as np
 import numpy.typing as npt
+from typing import final
 
 __all__ = [
     "HartleyError",
@@ -126,6 +127,7 @@ _F32_2D = npt.NDArray[np.float32]
 _U8_2D = npt.NDArray[np.uint8]
 _I64_1D = npt.NDArray[np.int64]
 
+@final
 class HnswCore:
     def __new__(
         cls, dim: int, metric: str, m: int, ef_construction: int, ef: int, seed: int

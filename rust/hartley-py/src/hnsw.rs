@@ -22,10 +22,13 @@ use pyo3::types::PyBytes;
 use crate::errors::{to_py, HartleyError};
 use crate::run::run;
 
-/// Batches of at most this many queries run on the calling thread, without
-/// the helper thread and pool hand-off of [`run`] (they finish in well under
-/// a Ctrl-C tick).
-const QUICK: usize = 16;
+/// Single-threaded searches run on the calling thread (without the GIL), in
+/// blocks of this many queries with a check for Ctrl-C between blocks:
+/// handing the work to a helper thread as [`run`] does costs a scheduling
+/// delay per call, which is most of the time of a small batch on a busy
+/// machine. Batches of at most this many queries are also answered on the
+/// calling thread whatever `n_jobs` says.
+const BLOCK: usize = 128;
 
 /// The compiled HNSW index behind `hartley.HNSWIndex`.
 #[pyclass(frozen, module = "hartley._core", name = "HnswCore")]
@@ -97,12 +100,28 @@ impl HnswCore {
             (None, Some(m)) => Some(Filter::Mask(m)),
             _ => None,
         };
-        let work = |t: Threads, c: &Control| read(&self.inner).search(q, k, ef, filter, t, c);
-        let (d, i) = if nq <= QUICK {
-            crate::run::threads(n_jobs)?;
-            quick(py, work)?
+        let threads = crate::run::threads(n_jobs)?;
+        let (d, i) = if nq <= BLOCK || threads.get() == 1 {
+            let width = q.len() / nq.max(1);
+            let (mut d, mut i) = (Vec::with_capacity(nq * k), Vec::with_capacity(nq * k));
+            for start in (0..nq.max(1)).step_by(BLOCK) {
+                let rows = start..(start + BLOCK).min(nq);
+                let part = match q {
+                    Vectors::F32(v) => Vectors::F32(&v[rows.start * width..rows.end * width]),
+                    Vectors::Codes(v) => Vectors::Codes(&v[rows.start * width..rows.end * width]),
+                };
+                let (bd, bi) = quick(py, |t, c| {
+                    read(&self.inner).search(part, k, ef, filter, t, c)
+                })?;
+                d.extend(bd);
+                i.extend(bi);
+                py.check_signals()?;
+            }
+            (d, i)
         } else {
-            run(py, n_jobs, false, "search", work)?
+            run(py, n_jobs, false, "search", |t, c| {
+                read(&self.inner).search(q, k, ef, filter, t, c)
+            })?
         };
         let shape = (nq, k);
         let d = Array2::from_shape_vec(shape, d).expect("nq x k distances");

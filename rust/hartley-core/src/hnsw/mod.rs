@@ -49,11 +49,17 @@ pub enum Vectors<'a> {
 }
 
 impl Vectors<'_> {
-    fn len(&self) -> usize {
+    /// Number of values (floats or bytes), all rows together.
+    pub fn len(&self) -> usize {
         match self {
             Vectors::F32(v) => v.len(),
             Vectors::Codes(v) => v.len(),
         }
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
