@@ -12,6 +12,7 @@ from pathlib import Path
 
 import hartley
 import hartley.hnsw
+import hnswlib
 import numpy as np
 import pytest
 from hartley import HNSWIndex, _core
@@ -141,7 +142,6 @@ def test_sequential_build_is_reproducible() -> None:
 
 
 def test_agrees_with_hnswlib_distances() -> None:
-    hnswlib = pytest.importorskip("hnswlib")
     x, q = gaussian(500, 16, 8), gaussian(20, 16, 9)
     for metric in ("cosine", "l2", "ip"):
         theirs = hnswlib.Index(space=metric, dim=16)
