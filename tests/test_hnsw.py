@@ -480,6 +480,7 @@ def test_hostile_rows_with_valid_checksums_rejected() -> None:
             (base + links, "<I", 5),  # link to a removed slot (5 was removed)
             (base + count, "<I", 9),  # more links than the 8 slots
             (base + count, "<I", 2**32 - 1),
+            (base + count, "<I", 0),  # links left in the padding slots
             (base + level, "<B", 32),  # level too high
             (base + level, "<B", top + 1),  # upper block past the pool
             (base + upper, "<I", 2**31),  # upper block offset out of range

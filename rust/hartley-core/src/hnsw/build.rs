@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use super::dist::Kernel;
 use super::graph::View;
-use super::search::{beam, greedy, seed, Far, Scratch};
+use super::search::{beam_pool, greedy, Scratch};
 
 /// No entry point yet.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -48,14 +48,23 @@ impl Build {
         (v as u32, (v >> 32) as usize)
     }
 
+    /// Locks are held for a few microseconds, so waiting spins; after a
+    /// while it yields, in case the holder was preempted (on a busy machine a
+    /// pure spin lock can burn a whole time slice).
     fn lock(&self, s: u32) -> Guard<'_> {
         let l = &self.locks[s as usize];
+        let mut spins = 0u32;
         while l
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
             while l.load(Ordering::Relaxed) {
-                std::hint::spin_loop();
+                spins += 1;
+                if spins < 64 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
             }
         }
         Guard(l)
@@ -168,13 +177,11 @@ pub(crate) unsafe fn insert<K: Kernel>(b: &Build, k: &K, s: u32, sc: &mut Scratc
     let mut pending = std::mem::take(&mut sc.pending);
     pending.clear();
     for l in (0..=level.min(top)).rev() {
-        seed(sc, g.n_slots, d, cur, None);
         // SAFETY: as above.
-        unsafe { beam(g, k, q, b.ef_construction, l, None, sc) };
+        unsafe { beam_pool(g, k, q, b.ef_construction, l, d, cur, sc) };
         let mut found = std::mem::take(&mut sc.pairs);
         found.clear();
-        found.extend(sc.top.drain().filter(|f| f.1 != s).map(|Far(d, n)| (d, n)));
-        by_distance(&mut found);
+        found.extend(sc.pool.items().filter(|p| p.1 != s));
         let mut chosen = std::mem::take(&mut sc.sel);
         // SAFETY: found slots are valid.
         unsafe { select(g, k, &found, g.lay.m, &mut chosen) };

@@ -89,8 +89,10 @@ impl Arena {
             Arena::Mapped { .. } => 0,
         };
         if self.is_mapped() || have < bytes {
+            // Exactly what is asked the first time (an index built in one
+            // add holds no slack), 1.5x on growth.
             let target = if have < bytes {
-                bytes.max(have + have / 2).next_multiple_of(1 << 21)
+                bytes.max(have + have / 2)
             } else {
                 have
             };

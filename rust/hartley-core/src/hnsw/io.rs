@@ -24,7 +24,7 @@ use std::path::Path;
 
 use super::graph::{Arena, Rows};
 use super::params::{Layout, Metric, Params, MAX_LEVEL};
-use super::{Hnsw, IdMap, NONE};
+use super::{Hnsw, IdMap, Ids, MAX_SLOTS, NONE};
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"HRTLHNSW";
@@ -317,9 +317,16 @@ impl Hnsw {
                 if c > slots.len() {
                     return Err(bad(arg, format!("row {s} has {c} links on level {l}")));
                 }
+                // Searches walk every slot (padding holds the node itself),
+                // so every slot must be a link or exactly the node.
                 for (i, t) in slots.iter().enumerate() {
                     let t = t.load(std::sync::atomic::Ordering::Relaxed);
-                    if t as usize >= n || (i < c && (!live(t) || g.level(t) < l)) {
+                    let ok = if i < c {
+                        t != s && live(t) && g.level(t) >= l
+                    } else {
+                        t == s
+                    };
+                    if !ok {
                         return Err(bad(
                             arg,
                             format!("row {s} links to a bad node on level {l}"),
@@ -343,7 +350,11 @@ impl Hnsw {
             _ => {}
         }
         free.reverse();
-        self.ids = ids;
+        let mut kept = Ids::default();
+        for (id, s) in ids {
+            kept.insert(id, s);
+        }
+        self.ids = kept;
         self.free = free;
         Ok(())
     }
@@ -409,7 +420,7 @@ fn parse_header(h: &[u8], file_len: usize, arg: &'static str) -> Result<(Hnsw, u
     if u64_at(h, 64) != lay.row_bytes as u64 {
         return Err(bad(arg, "row size does not match the parameters"));
     }
-    if n_slots >= NONE as usize {
+    if n_slots > MAX_SLOTS {
         return Err(bad(arg, "too many rows"));
     }
     let upper_len = big(u64_at(h, 72))?;

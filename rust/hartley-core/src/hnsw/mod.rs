@@ -76,6 +76,9 @@ pub enum Filter<'a> {
 /// `inf` and `-1` where fewer than `k` items qualify.
 pub type Hits = (Vec<f32>, Vec<i64>);
 
+/// Most rows an index holds (search keys reserve bit 31 of a slot number).
+pub(crate) const MAX_SLOTS: usize = (1 << 31) - 1;
+
 #[derive(Default)]
 pub(crate) struct IdHasher(u64);
 
@@ -93,7 +96,52 @@ impl Hasher for IdHasher {
     }
 }
 
-type IdMap = HashMap<i64, u32, BuildHasherDefault<IdHasher>>;
+pub(crate) type IdMap = HashMap<i64, u32, BuildHasherDefault<IdHasher>>;
+
+/// User ids to slots. An id equal to its slot (the default consecutive ids
+/// of a fresh index) is found by reading that row, so it costs no memory;
+/// only the other ids are kept in a hash map.
+#[derive(Default)]
+pub(crate) struct Ids {
+    other: IdMap,
+    live: usize,
+}
+
+impl Ids {
+    pub fn get(&self, g: &View, id: i64) -> Option<u32> {
+        if id >= 0 && (id as u64) < g.n_slots as u64 {
+            let s = id as u32;
+            if g.flag(s) == 0 && g.id(s) == id {
+                return Some(s);
+            }
+        }
+        self.other.get(&id).copied()
+    }
+
+    /// Records live slot `s` holding `id` (not yet present).
+    pub fn insert(&mut self, id: i64, s: u32) {
+        if id != s as i64 {
+            self.other.insert(id, s);
+        }
+        self.live += 1;
+    }
+
+    /// Forgets live slot `s` holding `id`.
+    pub fn remove(&mut self, id: i64, s: u32) {
+        if id != s as i64 {
+            self.other.remove(&id);
+        }
+        self.live -= 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    fn bytes(&self) -> usize {
+        self.other.capacity() * (std::mem::size_of::<(i64, u32)>() + 1)
+    }
+}
 
 fn splitmix(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -112,7 +160,7 @@ pub struct Hnsw {
     pub(crate) upper: Vec<u32>,
     /// Free slots, highest first, so that `pop` reuses the lowest.
     pub(crate) free: Vec<u32>,
-    pub(crate) ids: IdMap,
+    pub(crate) ids: Ids,
     pub(crate) entry: u32,
     pub(crate) max_level: usize,
     /// Insertions so far: the level of the t-th insertion is drawn from (seed, t).
@@ -137,7 +185,7 @@ impl Hnsw {
             n_slots: 0,
             upper: Vec::new(),
             free: Vec::new(),
-            ids: IdMap::default(),
+            ids: Ids::default(),
             entry: NONE,
             max_level: 0,
             inserted: 0,
@@ -165,7 +213,7 @@ impl Hnsw {
 
     /// Whether the index holds no item.
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.ids.len() == 0
     }
 
     /// Bytes held by the index's own arrays (rows, upper links, id map).
@@ -173,7 +221,7 @@ impl Hnsw {
         self.arena.capacity()
             + self.upper.capacity() * 4
             + self.free.capacity() * 4
-            + self.ids.capacity() * (std::mem::size_of::<(i64, u32)>() + 1)
+            + self.ids.bytes()
     }
 
     /// Whether the rows are mapped from a file.
@@ -227,7 +275,7 @@ impl Hnsw {
 
     /// Whether `id` is in the index.
     pub fn contains(&self, id: i64) -> bool {
-        self.ids.contains_key(&id)
+        self.ids.get(&self.view(), id).is_some()
     }
 
     /// The stored vectors of `ids` (cosine vectors normalised), as f32 rows
@@ -236,10 +284,10 @@ impl Hnsw {
         let g = self.view();
         let ub = self.lay.user_bytes;
         let mut out = Vec::with_capacity(ids.len() * ub);
-        for id in ids {
-            let s = *self
+        for &id in ids {
+            let s = self
                 .ids
-                .get(id)
+                .get(&g, id)
                 .ok_or_else(|| Error::invalid("ids", format!("id {id} is not in the index")))?;
             // SAFETY: a live slot's row holds at least user_bytes of vector.
             out.extend_from_slice(unsafe { std::slice::from_raw_parts(g.vec(s), ub) });
@@ -366,8 +414,9 @@ impl Hnsw {
                 }
                 let mut seen = IdMap::default();
                 seen.reserve(n);
+                let g = self.view();
                 for (i, &id) in ids.iter().enumerate() {
-                    if self.ids.contains_key(&id) {
+                    if self.ids.get(&g, id).is_some() {
                         return Err(Error::invalid(
                             "ids",
                             format!("id {id} (at position {i}) is already in the index"),
@@ -415,14 +464,20 @@ impl Hnsw {
             });
         }
         let block = self.lay.block();
+        let levels: Vec<u8> = (0..n)
+            .map(|i| self.draw_level(self.inserted + i as u64) as u8)
+            .collect();
+        let more: usize = levels.iter().map(|&l| l as usize * block).sum();
+        if u32::try_from(self.upper.len() + more).is_err() {
+            return Err(Error::invalid("X", "too many upper-level links"));
+        }
+        self.upper.reserve_exact(more);
         let mut offs = vec![0u32; n];
-        let mut levels = vec![0usize; n];
         for i in 0..n {
-            levels[i] = self.draw_level(self.inserted + i as u64);
             if levels[i] > 0 {
-                offs[i] = u32::try_from(self.upper.len())
-                    .map_err(|_| Error::invalid("X", "too many upper-level links"))?;
-                self.upper.resize(self.upper.len() + levels[i] * block, 0);
+                offs[i] = self.upper.len() as u32;
+                self.upper
+                    .resize(self.upper.len() + levels[i] as usize * block, 0);
             }
         }
         let g = self.view_mut();
@@ -436,10 +491,10 @@ impl Hnsw {
                 std::ptr::copy_nonoverlapping(tmp.as_ptr(), g.row(s), tmp.len());
                 *g.row(s).add(self.lay.id_off).cast::<i64>() = ids[i];
                 *g.row(s).add(self.lay.upper_off).cast::<u32>() = offs[i];
-                *g.row(s).add(self.lay.level_off) = levels[i] as u8;
+                *g.row(s).add(self.lay.level_off) = levels[i];
                 *g.row(s).add(self.lay.flag_off) = 0;
             }
-            for l in 0..=levels[i] {
+            for l in 0..=levels[i] as usize {
                 g.set_links(s, l, &[]);
             }
             self.ids.insert(ids[i], s);
@@ -513,7 +568,7 @@ impl Hnsw {
     fn release(&mut self, slots: &[u32]) {
         let g = self.view_mut();
         for &s in slots {
-            self.ids.remove(&g.id(s));
+            self.ids.remove(g.id(s), s);
             // SAFETY: s is a valid, exclusively held row.
             unsafe { *g.row(s).add(self.lay.flag_off) = 1 };
             g.set_links(s, 0, &[]);
@@ -529,7 +584,7 @@ impl Hnsw {
     fn compact_upper(&mut self) {
         let block = self.lay.block();
         let g = self.view_mut();
-        let mut pool = Vec::new();
+        let mut pool = Vec::with_capacity(self.upper.len());
         for s in 0..self.n_slots as u32 {
             let lv = g.level(s);
             if g.flag(s) != 0 || lv == 0 {
@@ -551,10 +606,11 @@ impl Hnsw {
     /// navigable; their slots are reused by later adds.
     pub fn remove(&mut self, ids: &[i64], threads: Threads, ctl: &Control) -> Result<()> {
         let mut slots = Vec::with_capacity(ids.len());
-        for id in ids {
-            let s = *self
+        let g = self.view();
+        for &id in ids {
+            let s = self
                 .ids
-                .get(id)
+                .get(&g, id)
                 .ok_or_else(|| Error::invalid("ids", format!("id {id} is not in the index")))?;
             slots.push(s);
         }
@@ -649,17 +705,18 @@ impl Hnsw {
 
     fn allowed(&self, f: &Filter<'_>) -> Bitset {
         let mut bits = Bitset::new(self.n_slots);
+        let g = self.view();
         match f {
             Filter::Ids(ids) => {
-                for id in *ids {
-                    if let Some(&s) = self.ids.get(id) {
+                for &id in *ids {
+                    if let Some(s) = self.ids.get(&g, id) {
                         bits.set(s);
                     }
                 }
             }
             Filter::Mask(mask) => {
-                for (&id, &s) in &self.ids {
-                    if id >= 0 && (id as u64) < mask.len() as u64 && mask[id as usize] {
+                for (id, _) in mask.iter().enumerate().filter(|p| *p.1) {
+                    if let Some(s) = self.ids.get(&g, id as i64) {
                         bits.set(s);
                     }
                 }

@@ -59,6 +59,7 @@ pub(crate) struct Scratch {
     pub sel: Vec<(f32, u32)>,
     pub ids: Vec<u32>,
     pub pending: Vec<(f32, u32, usize)>,
+    pub pool: Pool,
 }
 
 impl Scratch {
@@ -72,6 +73,7 @@ impl Scratch {
             sel: Vec::new(),
             ids: Vec::new(),
             pending: Vec::new(),
+            pool: Pool::new(),
         }
     }
 }
@@ -121,10 +123,72 @@ pub(crate) unsafe fn greedy<K: Kernel>(
     }
 }
 
+/// Computes the distances from `q` to the unvisited neighbours of `c` on
+/// `level` (marking them visited), and passes each to `visit`. Neighbours are
+/// gathered first, their first lines prefetched, then compared four at a
+/// time while the next four rows are prefetched whole.
+///
+/// # Safety
+/// `c` is valid with a list on `level`; `q` a query for `k`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn expand<K: Kernel>(
+    g: &View,
+    k: &K,
+    q: *const u8,
+    c: u32,
+    level: usize,
+    vis: &mut Visited,
+    buf: &mut Vec<u32>,
+    mut visit: impl FnMut(f32, u32),
+) {
+    let lines = row_lines(g);
+    buf.clear();
+    // Padding slots hold `c`, which is already visited.
+    let links = g.slots(c, level);
+    for l in links {
+        vis.prefetch(l.load(Ordering::Relaxed));
+    }
+    for l in links {
+        let n = l.load(Ordering::Relaxed);
+        if vis.insert(n) {
+            prefetch(g.vec(n), 2);
+            buf.push(n);
+        }
+    }
+    let mut i = 0;
+    while i < buf.len() {
+        let rest = buf.len() - i;
+        if rest >= 4 {
+            if rest >= 8 {
+                for &n in &buf[i + 4..i + 8] {
+                    prefetch(g.vec(n), lines);
+                }
+            }
+            let x = [
+                g.vec(buf[i]),
+                g.vec(buf[i + 1]),
+                g.vec(buf[i + 2]),
+                g.vec(buf[i + 3]),
+            ];
+            // SAFETY: links are valid slots.
+            let ds = unsafe { k.four(q, x) };
+            for j in 0..4 {
+                visit(ds[j], buf[i + j]);
+            }
+            i += 4;
+        } else {
+            // SAFETY: as above.
+            visit(unsafe { k.one(q, g.vec(buf[i])) }, buf[i]);
+            i += 1;
+        }
+    }
+}
+
 /// Beam search with a list of `ef` results on `level`, from the entry points
 /// already in `sc.cand` / `sc.top` (and marked visited). Only slots in
 /// `allow` (when given) enter the results; every slot is walked through.
-/// Leaves the results in `sc.top`.
+/// Leaves the results in `sc.top`. (Unfiltered searches use [`beam_pool`].)
 ///
 /// # Safety
 /// As [`greedy`]; every slot reachable on `level` has a list there.
@@ -138,8 +202,8 @@ pub(crate) unsafe fn beam<K: Kernel>(
     allow: Option<&Bitset>,
     sc: &mut Scratch,
 ) {
-    let lines = row_lines(g);
     let mut buf = std::mem::take(&mut sc.buf);
+    let mut vis = std::mem::replace(&mut sc.vis, Visited::new());
     while let Some(Near(d, c)) = sc.cand.pop() {
         if sc.top.len() >= ef && sc.top.peek().is_some_and(|w| d > w.0) {
             break;
@@ -151,49 +215,143 @@ pub(crate) unsafe fn beam<K: Kernel>(
                 prefetch(g.links_ptr(next.1), g.lay.m0.div_ceil(16));
             }
         }
-        buf.clear();
-        // Padding slots hold `c`, which is already visited.
-        let links = g.slots(c, level);
-        for l in links {
-            sc.vis.prefetch(l.load(Ordering::Relaxed));
-        }
-        for l in links {
-            let n = l.load(Ordering::Relaxed);
-            if sc.vis.insert(n) {
-                prefetch(g.vec(n), 2);
-                buf.push(n);
-            }
-        }
-        let mut i = 0;
-        while i < buf.len() {
-            let rest = buf.len() - i;
-            if rest >= 4 {
-                if rest >= 8 {
-                    for &n in &buf[i + 4..i + 8] {
-                        prefetch(g.vec(n), lines);
-                    }
-                }
-                let x = [
-                    g.vec(buf[i]),
-                    g.vec(buf[i + 1]),
-                    g.vec(buf[i + 2]),
-                    g.vec(buf[i + 3]),
-                ];
-                // SAFETY: links are valid slots.
-                let ds = unsafe { k.four(q, x) };
-                for j in 0..4 {
-                    consider(sc, ds[j], buf[i + j], ef, allow);
-                }
-                i += 4;
-            } else {
-                // SAFETY: as above.
-                let dn = unsafe { k.one(q, g.vec(buf[i])) };
-                consider(sc, dn, buf[i], ef, allow);
-                i += 1;
-            }
+        // SAFETY: forwarded.
+        unsafe {
+            expand(g, k, q, c, level, &mut vis, &mut buf, |d, n| {
+                consider(sc, d, n, ef, allow)
+            })
+        };
+    }
+    sc.vis = vis;
+    sc.buf = buf;
+}
+
+/// Orders (distance, slot) pairs as one integer: the distance's bits mapped
+/// so that unsigned order is float order, then the slot (so ties go to the
+/// lower slot). Bit 31 of the slot half marks an expanded entry (slots are
+/// below 2^31).
+#[inline(always)]
+fn key(d: f32, s: u32) -> u64 {
+    let b = d.to_bits();
+    let o = if b >> 31 == 1 { !b } else { b | 0x8000_0000 };
+    ((o as u64) << 32) | s as u64
+}
+
+#[inline(always)]
+fn unkey(kk: u64) -> (f32, u32) {
+    let o = (kk >> 32) as u32;
+    let b = if o >> 31 == 1 { o & 0x7FFF_FFFF } else { !o };
+    (f32::from_bits(b), kk as u32 & 0x7FFF_FFFF)
+}
+
+const DONE: u64 = 0x8000_0000;
+
+/// The beam of an unfiltered search as one sorted list (as in DiskANN's
+/// neighbour pool): the best `cap` nodes found so far, nearest first, each
+/// flagged once expanded. Expanding the first unflagged entry until none is
+/// left is exactly HNSW's loop over a candidate heap and a result heap (a
+/// candidate worse than every kept result ends it), with one sorted insert
+/// in place of two heap operations.
+pub(crate) struct Pool {
+    keys: Vec<u64>,
+    cap: usize,
+    cursor: usize,
+}
+
+impl Pool {
+    pub fn new() -> Self {
+        Pool {
+            keys: Vec::new(),
+            cap: 1,
+            cursor: 0,
         }
     }
-    sc.buf = buf;
+
+    #[inline(always)]
+    fn reset(&mut self, cap: usize) {
+        self.keys.clear();
+        self.cap = cap.max(1);
+        self.cursor = 0;
+    }
+
+    #[inline(always)]
+    fn insert(&mut self, d: f32, s: u32) {
+        let kk = key(d, s);
+        let len = self.keys.len();
+        if len >= self.cap && kk >= self.keys[len - 1] & !DONE {
+            return;
+        }
+        let pos = self.keys.partition_point(|&x| x & !DONE < kk);
+        if len >= self.cap {
+            self.keys.pop();
+        }
+        self.keys.insert(pos, kk);
+        self.cursor = self.cursor.min(pos);
+    }
+
+    /// The nearest entry not yet expanded, flagged as expanded now.
+    #[inline(always)]
+    fn next(&mut self) -> Option<u32> {
+        while self.cursor < self.keys.len() {
+            let kk = &mut self.keys[self.cursor];
+            self.cursor += 1;
+            if *kk & DONE == 0 {
+                *kk |= DONE;
+                return Some(*kk as u32 & 0x7FFF_FFFF);
+            }
+        }
+        None
+    }
+
+    #[inline(always)]
+    fn peek(&self) -> Option<u32> {
+        self.keys[self.cursor.min(self.keys.len())..]
+            .iter()
+            .find(|&&kk| kk & DONE == 0)
+            .map(|&kk| kk as u32 & 0x7FFF_FFFF)
+    }
+
+    /// The kept (distance, slot) pairs, nearest first.
+    pub fn items(&self) -> impl Iterator<Item = (f32, u32)> + '_ {
+        self.keys.iter().map(|&kk| unkey(kk & !DONE))
+    }
+}
+
+/// Unfiltered beam search of width `ef` on `level` from one entry point;
+/// leaves the results in `sc.pool`, nearest first.
+///
+/// # Safety
+/// As [`beam`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) unsafe fn beam_pool<K: Kernel>(
+    g: &View,
+    k: &K,
+    q: *const u8,
+    ef: usize,
+    level: usize,
+    d: f32,
+    entry: u32,
+    sc: &mut Scratch,
+) {
+    sc.vis.reset(g.n_slots);
+    sc.vis.insert(entry);
+    let pool = &mut sc.pool;
+    pool.reset(ef);
+    pool.insert(d, entry);
+    while let Some(c) = pool.next() {
+        if level == 0 {
+            if let Some(next) = pool.peek() {
+                prefetch(g.links_ptr(next), g.lay.m0.div_ceil(16));
+            }
+        }
+        // SAFETY: forwarded.
+        unsafe {
+            expand(g, k, q, c, level, &mut sc.vis, &mut sc.buf, |d, n| {
+                pool.insert(d, n)
+            })
+        };
+    }
 }
 
 #[inline(always)]
@@ -250,10 +408,16 @@ pub(crate) unsafe fn knn<K: Kernel>(
         // SAFETY: descending from the entry point stays on nodes of `level`.
         unsafe { greedy(g, k, q, &mut cur, &mut d, level) };
     }
+    out.clear();
+    if allow.is_none() {
+        // SAFETY: forwarded.
+        unsafe { beam_pool(g, k, q, ef.max(kk), 0, d, cur, sc) };
+        out.extend(sc.pool.items());
+        return;
+    }
     seed(sc, g.n_slots, d, cur, allow);
     // SAFETY: forwarded.
     unsafe { beam(g, k, q, ef.max(kk), 0, allow, sc) };
-    out.clear();
     out.extend(sc.top.drain().map(|Far(d, s)| (d, s)));
 }
 
