@@ -499,6 +499,7 @@ impl Hnsw {
             }
             self.ids.insert(ids[i], s);
         }
+        let next_before = self.next_id;
         self.next_id = self
             .next_id
             .max(ids.iter().max().map_or(0, |m| m.saturating_add(1)));
@@ -510,6 +511,7 @@ impl Hnsw {
             // follows the order of `slots` and stops at a boundary).
             self.release(&slots[done..]);
             self.compact_upper();
+            self.next_id = next_before.max(ids[..done].iter().max().map_or(0, |m| m + 1));
             return Err(Error::Cancelled);
         }
         Ok(())

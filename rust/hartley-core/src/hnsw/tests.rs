@@ -200,3 +200,69 @@ fn hamming_finds_exact_duplicates() {
     assert_eq!(ids, (0..20).collect::<Vec<i64>>());
     assert!(d.iter().all(|&x| x == 0.0));
 }
+
+#[test]
+fn cancelled_add_rolls_back_and_leaves_a_valid_index() {
+    let d = 16;
+    let mut idx = Hnsw::new(params(Metric::L2, d)).unwrap();
+    idx.add(
+        Vectors::F32(&data(500, d, 20)),
+        None,
+        Threads::new(2),
+        &Control::new(),
+    )
+    .unwrap();
+    let before = idx.ids();
+    // Cancelled before it starts: nothing is added.
+    let ctl = Control::new();
+    ctl.cancel();
+    let more = data(4000, d, 21);
+    assert_eq!(
+        idx.add(Vectors::F32(&more), None, Threads::new(2), &ctl),
+        Err(Error::Cancelled)
+    );
+    assert_eq!(idx.ids(), before);
+    // Cancelled half-way from another thread: a prefix may stay, the rest is
+    // rolled back, and every remaining item is still found.
+    let ctl = Control::new();
+    let res = std::thread::scope(|s| {
+        s.spawn(|| {
+            while ctl.progress().0 < 1000 {
+                std::thread::yield_now();
+            }
+            ctl.cancel();
+        });
+        idx.add(Vectors::F32(&more), None, Threads::new(2), &ctl)
+    });
+    assert!(res.is_ok() || res == Err(Error::Cancelled));
+    let live = idx.ids();
+    assert!(live.len() >= 500 && live.len() <= 4500);
+    let bytes = idx.to_bytes();
+    Hnsw::from_bytes(&bytes).expect("a rolled-back index is valid");
+    let all: Vec<f32> = data(500, d, 20).into_iter().chain(more).collect();
+    let probe: Vec<f32> = live
+        .iter()
+        .take(200)
+        .flat_map(|&id| all[id as usize * d..(id as usize + 1) * d].to_vec())
+        .collect();
+    let (_, got) = idx
+        .search(
+            Vectors::F32(&probe),
+            1,
+            Some(100),
+            None,
+            Threads::new(1),
+            &Control::new(),
+        )
+        .unwrap();
+    assert_eq!(got, live[..200].to_vec());
+    // And adding again works (reusing the rolled-back slots).
+    idx.add(
+        Vectors::F32(&data(50, d, 22)),
+        None,
+        Threads::new(2),
+        &Control::new(),
+    )
+    .unwrap();
+    assert_eq!(idx.len(), live.len() + 50);
+}
