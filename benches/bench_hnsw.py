@@ -158,10 +158,20 @@ def make(name: str) -> Lib:
 # ------------------------------------------------------------------ measures
 
 
-def qps_at(curve: list[tuple[int, float, float]], target: float) -> float:
+def qps_at(curve: list[tuple[int, float, float]], target: float, col: int = 2) -> float:
     """Queries/s at `target` recall, interpolating log(QPS) linearly in recall
-    between the two sweep points around it (nan if the sweep never reaches it)."""
-    pts = sorted((r, q) for _, r, q in curve)
+    between the two sweep points around it (nan if the sweep never reaches it).
+
+    Each point's QPS is first capped by the QPS of every smaller ef (a wider
+    beam is never faster), so that a run that happened to be lucky on a busy
+    machine cannot lift the interpolated figure.
+    """
+    ordered = sorted(curve, key=lambda p: p[0])
+    capped, low = [], math.inf
+    for p in ordered:
+        low = min(low, p[col])
+        capped.append((p[1], low))
+    pts = sorted(capped)
     for (r0, q0), (r1, q1) in zip(pts, pts[1:]):
         if r0 <= target <= r1:
             if r1 == r0:
@@ -205,14 +215,19 @@ def markdown(res: dict[str, Any], smoke: bool) -> str:
         f"ground truth is the exact cosine top-{K}. Every library builds with M = {M}, "
         f"ef_construction = {EF_CONSTRUCTION} on {BUILD_THREADS} threads, then answers all "
         "queries in one batch on 1 thread for each ef; times are the best of "
-        f"{res['repeats']} runs taken in turn with the other libraries. Memory is the growth "
+        f"{res['repeats']} runs taken in turn with the other libraries (wall clock; the "
+        "thread's CPU time is shown too, as it is less disturbed by other work on this "
+        "shared machine). QPS at recall 0.95 interpolates log(QPS) between the sweep "
+        "points around 0.95, after capping each point by the QPS of smaller ef. "
+        "Memory is the growth "
         "of resident memory (VmRSS) while the index is built, in a fresh process per "
         "library, divided by the number of vectors (each vector alone is "
         f"{4 * res['dim']:,} bytes).",
         "",
         "| library | call | build (s) | build / hartley | memory per vector (bytes) "
-        "| queries/s at recall@10 = 0.95 | hartley speed-up |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| queries/s at recall@10 = 0.95 | hartley speed-up | queries per CPU second "
+        "at 0.95 | hartley speed-up (CPU) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     ref = libs.get("hartley", {})
     for name in LIBS:
@@ -220,30 +235,38 @@ def markdown(res: dict[str, Any], smoke: bool) -> str:
         if r is None:
             continue
         if "error" in r:
-            lines.append(f"| {name} | `{make(name).call}` | {r['error']} | | | | |")
+            lines.append(f"| {name} | `{make(name).call}` | {r['error']} | | | | | | |")
             continue
         b = r["build"]
         bratio = b / ref["build"] if ref.get("build") else math.nan
         q95 = r["qps95"]
         speed = ref.get("qps95", math.nan) / q95 if q95 else math.nan
         mem = r.get("memory", math.nan)
+        c95 = r["cpu95"]
+        cspeed = ref.get("cpu95", math.nan) / c95 if c95 else math.nan
         lines.append(
             f"| {name} | `{make(name).call}` | {b:.1f} | "
             f"{'1 (reference)' if name == 'hartley' else f'{bratio:.2f}x'} | "
             f"{mem:,.0f} | {q95:,.0f} | "
-            f"{'1 (reference)' if name == 'hartley' else f'{speed:.2f}x'} |"
+            f"{'1 (reference)' if name == 'hartley' else f'{speed:.2f}x'} | {c95:,.0f} | "
+            f"{'1 (reference)' if name == 'hartley' else f'{cspeed:.2f}x'} |"
         )
-    lines += ["", "Recall@10 and queries per second (1 thread) along the ef sweep:", ""]
+    lines += [
+        "",
+        "Recall@10 and queries per second (1 thread; per CPU second in brackets) along "
+        "the ef sweep:",
+        "",
+    ]
     head = "| ef | " + " | ".join(f"{n} recall | {n} q/s" for n in LIBS if "curve" in libs.get(n, {}))
     lines += [head + " |", "|---:|" + "---:|---:|" * (head.count("recall"))]
-    efs = sorted({ef for n in LIBS for ef, _, _ in libs.get(n, {}).get("curve", [])})
+    efs = sorted({ef for n in LIBS for ef, *_ in libs.get(n, {}).get("curve", [])})
     for ef in efs:
         cells = []
         for n in LIBS:
             if "curve" not in libs.get(n, {}):
                 continue
             pt = next((p for p in libs[n]["curve"] if p[0] == ef), None)
-            cells.append("- | -" if pt is None else f"{pt[1]:.4f} | {pt[2]:,.0f}")
+            cells.append("- | -" if pt is None else f"{pt[1]:.4f} | {pt[2]:,.0f} ({pt[3]:,.0f})")
         lines.append(f"| {ef} | " + " | ".join(cells) + " |")
     lines += [
         "",
@@ -358,24 +381,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         res["libs"][name] = {"build": min(builds[name]), "curve": []}
     for ef in efs:
         best: dict[str, float] = {}
+        cpu: dict[str, float] = {}
         rec: dict[str, float] = {}
         for rep in range(repeats):
             for name, lib in libs.items():
-                t0 = time.perf_counter()
+                c0, t0 = time.thread_time(), time.perf_counter()
                 ids = lib.search(q, ef)
-                dt = time.perf_counter() - t0
+                dt, dc = time.perf_counter() - t0, time.thread_time() - c0
                 best[name] = min(best.get(name, math.inf), dt)
+                cpu[name] = min(cpu.get(name, math.inf), dc)
                 if rep == 0:
                     rec[name] = recall_at_k(np.asarray(ids), truth)
         for name in libs:
-            res["libs"][name]["curve"].append((ef, rec[name], len(q) / best[name]))
+            point = (ef, rec[name], len(q) / best[name], len(q) / max(cpu[name], 1e-9))
+            res["libs"][name]["curve"].append(point)
         print(
             f"  ef={ef:<4} "
-            + "  ".join(f"{n}: {rec[n]:.4f} @ {len(q) / best[n]:,.0f} q/s" for n in libs),
+            + "  ".join(
+                f"{n}: {rec[n]:.4f} @ {len(q) / best[n]:,.0f} q/s "
+                f"({len(q) / max(cpu[n], 1e-9):,.0f} per CPU s)"
+                for n in libs
+            ),
             flush=True,
         )
     for name in libs:
         res["libs"][name]["qps95"] = qps_at(res["libs"][name]["curve"], TARGET_RECALL)
+        res["libs"][name]["cpu95"] = qps_at(res["libs"][name]["curve"], TARGET_RECALL, col=3)
     del libs
     res["load"] = (before, load_average())
     script = Path(__file__).resolve()
@@ -396,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, every step once")
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md and the plot")
-    ap.add_argument("--repeats", type=int, default=3, help="timed search runs per ef")
+    ap.add_argument("--repeats", type=int, default=5, help="timed search runs per ef")
     ap.add_argument("--build-repeats", type=int, default=2, help="timed builds per library")
     ap.add_argument("--queries", type=int, default=1000, help="held-out queries")
     ap.add_argument("--libs", nargs="+", default=LIBS, choices=LIBS)
