@@ -196,7 +196,20 @@ class HNSWIndex:
         )
 
     def ids(self) -> npt.NDArray[np.int64]:
-        """The ids in the index (int64, in storage order)."""
+        """The ids in the index (int64, in storage order: removed ids leave
+        gaps that later adds fill).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from hartley import HNSWIndex
+        >>> index = HNSWIndex(2, metric="l2")
+        >>> index.add(np.ones((3, 2)), ids=[7, 8, 9])
+        >>> index.remove(8)
+        >>> index.add(np.zeros((1, 2)), ids=[1])
+        >>> index.ids().tolist()
+        [7, 1, 9]
+        """
         return np.asarray(self._core.ids(), dtype=np.int64)
 
     # ---------------------------------------------------------------- input
@@ -473,6 +486,19 @@ class HNSWIndex:
             The file is missing, truncated, corrupted (checksum), from another
             format version, or inconsistent (links out of range, wrong sizes):
             it is checked completely before use.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from hartley import HNSWIndex
+        >>> index = HNSWIndex(2, metric="l2")
+        >>> index.add([[0.0, 0.0], [3.0, 4.0]], ids=[5, 6])
+        >>> path = os.path.join(tempfile.mkdtemp(), "small.hnsw")
+        >>> index.save(path)
+        >>> loaded = HNSWIndex.load(path)
+        >>> loaded.search([3.0, 3.0], k=1)
+        (array([[1.]], dtype=float32), array([[6]]))
         """
         mmap = check_bool(mmap, "mmap")
         obj = cls.__new__(cls)

@@ -135,21 +135,22 @@ mod x86 {
             #[inline]
             #[target_feature(enable = "avx2,fma")]
             unsafe fn $name(q: *const f32, x: *const f32, n: usize) -> f32 {
-                let mut a0 = _mm256_setzero_ps();
-                let mut a1 = _mm256_setzero_ps();
+                let mut a = [_mm256_setzero_ps(); 4];
                 let mut i = 0;
-                while i + 16 <= n {
-                    // SAFETY: i + 16 <= n.
-                    unsafe {
-                        a0 = $step(_mm256_loadu_ps(q.add(i)), _mm256_loadu_ps(x.add(i)), a0);
-                        a1 = $step(
-                            _mm256_loadu_ps(q.add(i + 8)),
-                            _mm256_loadu_ps(x.add(i + 8)),
-                            a1,
-                        );
+                while i + 32 <= n {
+                    for (j, acc) in a.iter_mut().enumerate() {
+                        // SAFETY: i + 8 j + 8 <= i + 32 <= n.
+                        unsafe {
+                            *acc = $step(
+                                _mm256_loadu_ps(q.add(i + 8 * j)),
+                                _mm256_loadu_ps(x.add(i + 8 * j)),
+                                *acc,
+                            );
+                        }
                     }
-                    i += 16;
+                    i += 32;
                 }
+                let (mut a0, a1) = (_mm256_add_ps(a[0], a[2]), _mm256_add_ps(a[1], a[3]));
                 while i + 8 <= n {
                     // SAFETY: i + 8 <= n.
                     unsafe {
@@ -176,20 +177,37 @@ mod x86 {
             #[inline]
             #[target_feature(enable = "avx2,fma")]
             unsafe fn $name(q: *const f32, x: [*const f32; 4], n: usize) -> [f32; 4] {
+                // Two accumulators per row: eight independent FMA chains keep
+                // both FMA pipes busy when the rows are already in cache.
                 let mut acc = [_mm256_setzero_ps(); 4];
+                let mut bcc = [_mm256_setzero_ps(); 4];
                 let mut i = 0;
+                while i + 16 <= n {
+                    // SAFETY: i + 16 <= n for the query and every row.
+                    unsafe {
+                        let qa = _mm256_loadu_ps(q.add(i));
+                        let qb = _mm256_loadu_ps(q.add(i + 8));
+                        for j in 0..4 {
+                            acc[j] = $step(qa, _mm256_loadu_ps(x[j].add(i)), acc[j]);
+                            bcc[j] = $step(qb, _mm256_loadu_ps(x[j].add(i + 8)), bcc[j]);
+                        }
+                    }
+                    i += 16;
+                }
                 while i + 8 <= n {
                     // SAFETY: i + 8 <= n for the query and every row.
                     unsafe {
                         let qv = _mm256_loadu_ps(q.add(i));
-                        acc[0] = $step(qv, _mm256_loadu_ps(x[0].add(i)), acc[0]);
-                        acc[1] = $step(qv, _mm256_loadu_ps(x[1].add(i)), acc[1]);
-                        acc[2] = $step(qv, _mm256_loadu_ps(x[2].add(i)), acc[2]);
-                        acc[3] = $step(qv, _mm256_loadu_ps(x[3].add(i)), acc[3]);
+                        for j in 0..4 {
+                            acc[j] = $step(qv, _mm256_loadu_ps(x[j].add(i)), acc[j]);
+                        }
                     }
                     i += 8;
                 }
-                let mut out = [hsum(acc[0]), hsum(acc[1]), hsum(acc[2]), hsum(acc[3])];
+                let mut out = [0.0f32; 4];
+                for j in 0..4 {
+                    out[j] = hsum(_mm256_add_ps(acc[j], bcc[j]));
+                }
                 while i < n {
                     for j in 0..4 {
                         // SAFETY: i < n.

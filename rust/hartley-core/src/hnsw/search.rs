@@ -178,9 +178,16 @@ unsafe fn expand<K: Kernel>(
             }
             i += 4;
         } else {
+            // One to three rows left: still compare them side by side (the
+            // last one repeated), so that their cache misses overlap.
+            let last = buf[buf.len() - 1];
+            let at = |j: usize| g.vec(*buf.get(i + j).unwrap_or(&last));
             // SAFETY: as above.
-            visit(unsafe { k.one(q, g.vec(buf[i])) }, buf[i]);
-            i += 1;
+            let ds = unsafe { k.four(q, [at(0), at(1), at(2), at(3)]) };
+            for j in 0..rest {
+                visit(ds[j], buf[i + j]);
+            }
+            i += rest;
         }
     }
 }
