@@ -16,6 +16,7 @@ build time, and resident memory per vector (each library in a fresh process).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -44,7 +45,9 @@ PEER_DISTS = ["numpy", "hnswlib", "faiss-cpu"]
 # ---------------------------------------------------------------------- data
 
 
-def load_data(n_queries: int, n_base: int | None, smoke: bool) -> tuple[np.ndarray, np.ndarray, str]:
+def load_data(
+    n_queries: int, n_base: int | None, smoke: bool
+) -> tuple[np.ndarray, np.ndarray, str]:
     """Base rows and held-out queries, float32 and L2-normalised."""
     if DATA.exists():
         x = np.load(DATA, mmap_mode="r")
@@ -75,7 +78,7 @@ def ground_truth(base: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def recall_at_k(ids: np.ndarray, truth: np.ndarray) -> float:
-    hits = sum(len(np.intersect1d(a, b)) for a, b in zip(ids, truth))
+    hits = sum(len(np.intersect1d(a, b)) for a, b in zip(ids, truth, strict=True))
     return hits / truth.size
 
 
@@ -172,7 +175,7 @@ def qps_at(curve: list[tuple[int, float, float]], target: float, col: int = 2) -
         low = min(low, p[col])
         capped.append((p[1], low))
     pts = sorted(capped)
-    for (r0, q0), (r1, q1) in zip(pts, pts[1:]):
+    for (r0, q0), (r1, q1) in itertools.pairwise(pts):
         if r0 <= target <= r1:
             if r1 == r0:
                 return max(q0, q1)
@@ -257,7 +260,9 @@ def markdown(res: dict[str, Any], smoke: bool) -> str:
         "the ef sweep:",
         "",
     ]
-    head = "| ef | " + " | ".join(f"{n} recall | {n} q/s" for n in LIBS if "curve" in libs.get(n, {}))
+    head = "| ef | " + " | ".join(
+        f"{n} recall | {n} q/s" for n in LIBS if "curve" in libs.get(n, {})
+    )
     lines += [head + " |", "|---:|" + "---:|---:|" * (head.count("recall"))]
     efs = sorted({ef for n in LIBS for ef, *_ in libs.get(n, {}).get("curve", [])})
     for ef in efs:

@@ -196,7 +196,7 @@ def test_filter_by_ids_and_mask_returns_only_allowed(real: tuple[np.ndarray, np.
         mask = np.zeros(len(x), dtype=bool)
         mask[allowed] = True
         d1, i1 = index.search(q, K, filter=allowed)
-        d2, i2 = index.search(q, K, filter=mask)
+        _, i2 = index.search(q, K, filter=mask)
         np.testing.assert_array_equal(i1, i2)
         assert np.isin(i1[i1 >= 0], allowed).all()
         k_eff = min(K, len(allowed))
@@ -238,6 +238,9 @@ def test_removed_items_never_returned_and_recall_held(
     assert not np.isin(i, gone).any()
     r = recall(d, i, brute(x[kept], q, "cosine"), kept)
     assert r >= 0.95, r
+    # The repaired graph still reaches every remaining item.
+    d, _ = index.search(x[kept], 1, ef=100)
+    assert (d[:, 0] < 1e-5).mean() >= 0.999
     # The removed slots are reused: adding the items back keeps the recall.
     index.add(x[gone], ids=gone)
     assert len(index) == len(x)
@@ -278,6 +281,15 @@ def test_growable_capacity_and_default_ids() -> None:
     index.add(x[2:3])
     assert 5001 in index and -3 in index and "a" not in index and 2**70 not in index
     np.testing.assert_array_equal(index.get_vectors([999, -3]), x[[999, 1]])
+
+
+def test_progress_bar_is_drawn(capfd: pytest.CaptureFixture[str]) -> None:
+    index = HNSWIndex(8, metric="l2")
+    index.add(gaussian(500, 8, 20), progress=True)
+    assert "HNSW add" in capfd.readouterr().err
+    assert len(index) == 500
+    with pytest.raises(TypeError, match=r"^progress: must be True or False"):
+        index.add(gaussian(1, 8, 21), progress="yes")  # type: ignore[arg-type]
 
 
 def test_duplicate_ids_rejected() -> None:
@@ -391,7 +403,7 @@ def _seal(data: bytearray) -> bytes:
     full = len(data) // 32 * 32
     words = np.frombuffer(bytes(data[:full]), dtype="<u8").reshape(-1, 4)
     for row in words.tolist():
-        lanes = [_round(a, w) for a, w in zip(lanes, row)]
+        lanes = [_round(a, w) for a, w in zip(lanes, row, strict=True)]
     h = len(data)
     for i, b in enumerate(data[full:]):
         h = _round(h, ((b << (8 * (i % 8))) ^ i) & _M64)
@@ -507,7 +519,7 @@ def test_hostile_rows_with_valid_checksums_rejected() -> None:
 
 def test_random_link_corruption_never_crashes() -> None:
     data = _small_file()
-    n_slots, row = struct.unpack_from("<QQ", data, 56)
+    (n_slots,) = struct.unpack_from("<Q", data, 56)
     rng = np.random.default_rng(2)
     q = gaussian(5, 8, 18)
     loaded = 0
@@ -521,7 +533,7 @@ def test_random_link_corruption_never_crashes() -> None:
         except ValueError:
             continue
         loaded += 1  # accepted: then it must be fully usable
-        d, i = index.search(q, 3)
+        _, i = index.search(q, 3)
         assert i.shape == (5, 3)
     assert loaded < 300
 
