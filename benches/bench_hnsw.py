@@ -11,6 +11,7 @@ build time, and resident memory per vector (each library in a fresh process).
     python benches/bench_hnsw.py            # full size, print the tables
     python benches/bench_hnsw.py --write    # ... and update BENCHMARKS.md and the plot
     python benches/bench_hnsw.py --smoke    # tiny sizes, every step once
+    python benches/bench_hnsw.py --replot   # redraw plot and section from the last run
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from _harness import write_section as write_md_section
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "stdlib-docstrings-minilm-384.f16.npy"
-PLOT = ROOT / "benches" / "results" / "hnsw_recall_qps.png"
+PLOT = ROOT / "benches" / "plots" / "hnsw_recall_qps.png"
 M, EF_CONSTRUCTION, K = 16, 200, 10
 BUILD_THREADS = 2
 EFS = [10, 16, 20, 24, 28, 32, 40, 48, 64, 96, 128, 192, 256]
@@ -436,6 +437,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build-repeats", type=int, default=2, help="timed builds per library")
     ap.add_argument("--queries", type=int, default=1000, help="held-out queries")
     ap.add_argument("--libs", nargs="+", default=LIBS, choices=LIBS)
+    ap.add_argument(
+        "--replot",
+        action="store_true",
+        help="redraw the plot and the BENCHMARKS.md section from benches/results/hnsw.json",
+    )
     ap.add_argument("--memory-child", nargs=2, metavar=("LIB", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.memory_child:
@@ -443,16 +449,24 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.smoke and args.write:
         ap.error("--smoke results are not benchmarks; drop --write")
+    raw = ROOT / "benches" / "results" / "hnsw.json"
+    if args.replot:
+        res = json.loads(raw.read_text())
+        plot(res, PLOT)
+        body = markdown(res, False) + f"\nRun on {res['date']} with `{res['command']}`.\n"
+        write_md_section(ROOT / "BENCHMARKS.md", "hnsw", body)
+        print(f"wrote {ROOT / 'BENCHMARKS.md'} and {PLOT}")
+        return 0
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     res = run(args)
     command = "python benches/bench_hnsw.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    res["command"], res["date"] = command.strip(), today()
     body = markdown(res, args.smoke) + f"\nRun on {today()} with `{command.strip()}`.\n"
     print("\n" + body)
     failed = "error" in res["libs"].get("hartley", {"error": "missing"})
     if not args.smoke:
-        path = ROOT / "benches" / "results" / "hnsw.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(res, indent=1))
+        raw.parent.mkdir(parents=True, exist_ok=True)
+        raw.write_text(json.dumps(res, indent=1))
     if args.smoke:
         try:
             import tempfile
