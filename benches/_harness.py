@@ -425,6 +425,25 @@ def update_sections(path: Path, heading: str, sections: dict[str, str]) -> None:
             if heading not in text:
                 text = text.rstrip("\n") + f"\n\n{heading}\n"
             text = text.rstrip("\n") + "\n\n" + block
+def foreign_sections(path: Path, known: list[str]) -> list[str]:
+    """Sections of `path` written by other benches (names not in `known`),
+    in file order, so that one bench's --write keeps the others' results."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    found = re.finditer(r"<!-- begin (\S+) -->\n(.*?)\n<!-- end \1 -->", text, re.DOTALL)
+    return [section(m.group(1), m.group(2)) for m in found if m.group(1) not in known]
+
+
+def write_section(path: Path, name: str, body: str) -> None:
+    """Replace (or append) the section `name` of `path`, leaving the rest as is."""
+    text = path.read_text() if path.exists() else ""
+    pattern = re.escape(BEGIN.format(name)) + r"\n.*?\n" + re.escape(END.format(name)) + r"\n?"
+    new = section(name, body)
+    if re.search(pattern, text, re.DOTALL):
+        text = re.sub(pattern, lambda _: new, text, count=1, flags=re.DOTALL)
+    else:
+        text = text.rstrip() + "\n\n" + new
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text(text)
     tmp.replace(path)

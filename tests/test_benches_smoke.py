@@ -64,3 +64,18 @@ def test_bench_kernels_smoke():
     for name in KERNEL_CASES:
         assert f"  {name} " in proc.stdout, f"case {name} did not run"
     assert "error:" not in proc.stdout
+
+
+def test_bench_hnsw_smoke():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benches" / "bench_hnsw.py"), "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    for name in ("hartley", "hnswlib", "faiss"):
+        assert f"memory {name}" in proc.stdout, f"{name} did not run"
+    assert "## Approximate nearest neighbours (HNSW)" in proc.stdout

@@ -29,6 +29,7 @@ from .estimators import (
     transfer_entropy,
 )
 from .feature_selection import mutual_info_classif, mutual_info_regression
+from .hnsw import HNSWIndex
 from .kernels import pairwise_distances, pairwise_kernels
 from .spectral import (
     cs_divergence,
@@ -62,6 +63,7 @@ __all__ = [
     "frechet_distance_from_moments",
     "hamming_distances",
     "HartleyError",
+    "HNSWIndex",
     "information_retained",
     "jaccard_distances",
     "kl_divergence",

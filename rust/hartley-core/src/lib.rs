@@ -9,6 +9,7 @@
 pub mod bits;
 pub mod error;
 pub mod estimators;
+pub mod hnsw;
 pub mod kernels;
 pub mod par;
 pub mod simd;

@@ -6,6 +6,7 @@ mod arrays;
 mod binary;
 mod errors;
 mod estimators;
+mod hnsw;
 mod kernels;
 mod run;
 
@@ -79,5 +80,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     estimators::register(m)?;
     binary::register(m)?;
     kernels::register(m)?;
+    hnsw::register(m)?;
     Ok(())
 }
