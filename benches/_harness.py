@@ -386,7 +386,7 @@ def write_report(path: Path, header: str, sections: dict[str, str], order: list[
     Sections of cases that were not run this time are kept from the existing
     file, so `--only NAME --write` refreshes one case without losing the rest;
     whatever follows the last of these sections (the reports of other benches,
-    see `update_sections`) is kept as it is.
+    see `write_section`) is kept as it is.
     """
     old: dict[str, str] = {}
     tail = ""
@@ -412,38 +412,19 @@ def write_report(path: Path, header: str, sections: dict[str, str], order: list[
     tmp.replace(path)
 
 
-def update_sections(path: Path, heading: str, sections: dict[str, str]) -> None:
-    """Replace the named sections of `path` in place, appending missing ones
-    at the end under `heading` (a Markdown heading line written once)."""
+def write_section(path: Path, name: str, body: str, heading: str | None = None) -> None:
+    """Replace the section `name` of `path` in place, leaving the rest as is;
+    a missing section is appended at the end, under `heading` (a Markdown
+    heading line written once) when one is given."""
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    for name, body in sections.items():
-        block = section(name, body)
-        pattern = re.escape(BEGIN.format(name)) + r".*?" + re.escape(END.format(name)) + r"\n?"
-        if re.search(pattern, text, re.DOTALL):
-            text = re.sub(pattern, lambda _: block, text, count=1, flags=re.DOTALL)
-        else:
-            if heading not in text:
-                text = text.rstrip("\n") + f"\n\n{heading}\n"
-            text = text.rstrip("\n") + "\n\n" + block
-def foreign_sections(path: Path, known: list[str]) -> list[str]:
-    """Sections of `path` written by other benches (names not in `known`),
-    in file order, so that one bench's --write keeps the others' results."""
-    if not path.exists():
-        return []
-    text = path.read_text()
-    found = re.finditer(r"<!-- begin (\S+) -->\n(.*?)\n<!-- end \1 -->", text, re.DOTALL)
-    return [section(m.group(1), m.group(2)) for m in found if m.group(1) not in known]
-
-
-def write_section(path: Path, name: str, body: str) -> None:
-    """Replace (or append) the section `name` of `path`, leaving the rest as is."""
-    text = path.read_text() if path.exists() else ""
+    block = section(name, body)
     pattern = re.escape(BEGIN.format(name)) + r"\n.*?\n" + re.escape(END.format(name)) + r"\n?"
-    new = section(name, body)
     if re.search(pattern, text, re.DOTALL):
-        text = re.sub(pattern, lambda _: new, text, count=1, flags=re.DOTALL)
+        text = re.sub(pattern, lambda _: block, text, count=1, flags=re.DOTALL)
     else:
-        text = text.rstrip() + "\n\n" + new
+        if heading is not None and heading not in text:
+            text = text.rstrip("\n") + f"\n\n{heading}\n"
+        text = text.rstrip("\n") + "\n\n" + block
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text(text)
     tmp.replace(path)

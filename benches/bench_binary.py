@@ -31,10 +31,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from _harness import today, update_sections
-
 import hartley
+import numpy as np
+from _harness import today, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "stdlib-docstrings-minilm-384.f16.npy"
@@ -66,7 +65,7 @@ def truth(q: np.ndarray, d: np.ndarray, k: int = 10) -> np.ndarray:
 
 def recall(ids: np.ndarray, gt: np.ndarray) -> float:
     k = gt.shape[1]
-    return float(np.mean([len(set(a[:k]) & set(b)) / k for a, b in zip(ids, gt)]))
+    return float(np.mean([len(set(a[:k]) & set(b)) / k for a, b in zip(ids, gt, strict=True)]))
 
 
 def best_time(fn: Callable[[], Any], repeats: int, budget: float = 20.0) -> float:
@@ -193,14 +192,27 @@ def run_scan(smoke: bool, repeats: int) -> str:
         faiss.omp_set_num_threads(threads)
         for mode, qs in (("single", single), ("batch", batch)):
             if mode == "single":
-                t_ours = best_time(lambda: [ours.search(x, 10, n_jobs=threads) for x in qs], repeats)
-                t_faiss = best_time(lambda: [theirs.search(x[None], 10) for x in qs], repeats)
+
+                def run_ours(qs: np.ndarray = qs, t: int = threads) -> None:
+                    for x in qs:
+                        ours.search(x, 10, n_jobs=t)
+
+                def run_faiss(qs: np.ndarray = qs) -> None:
+                    for x in qs:
+                        theirs.search(x[None], 10)
             else:
-                t_ours = best_time(lambda: ours.search(qs, 10, n_jobs=threads), repeats)
-                t_faiss = best_time(lambda: theirs.search(qs, 10), repeats)
+
+                def run_ours(qs: np.ndarray = qs, t: int = threads) -> None:
+                    ours.search(qs, 10, n_jobs=t)
+
+                def run_faiss(qs: np.ndarray = qs) -> None:
+                    theirs.search(qs, 10)
+
+            t_ours = best_time(run_ours, repeats)
+            t_faiss = best_time(run_faiss, repeats)
             qps_np = "-"
             if threads == 1 and mode == "single":
-                t_np = best_time(lambda: np_search(qs[:5]), 2) / 5 * len(qs)
+                t_np = best_time(lambda qs=qs: np_search(qs[:5]), 2) / 5 * len(qs)
                 qps_np = f"{len(qs) / t_np:,.0f}"
                 gbps[threads] = codes.nbytes * len(qs) / t_ours / 1e9
             lines.append(
@@ -226,7 +238,9 @@ def run_end_to_end(smoke: bool, repeats: int) -> str:
     q, d = load(smoke)
     n = 20_000 if smoke else 1_000_000
     reps = -(-n // len(d))
-    parts = [d] + [d + rng.normal(scale=0.01, size=d.shape).astype(np.float32) for _ in range(reps - 1)]
+    parts = [d] + [
+        d + rng.normal(scale=0.01, size=d.shape).astype(np.float32) for _ in range(reps - 1)
+    ]
     x = np.concatenate(parts)[:n]
     del parts
     x /= np.linalg.norm(x, axis=1, keepdims=True)
@@ -245,7 +259,8 @@ def run_end_to_end(smoke: bool, repeats: int) -> str:
         "queries, scan, rescore with the stored float32 vectors. Both use all cores. "
         "Target: >= 10x faster at the same recall.",
         "",
-        "| hartley mode | recall@10 | batch: exact / hartley | one query per call: exact / hartley |",
+        "| hartley mode | recall@10 | batch: exact / hartley "
+        "| one query per call: exact / hartley |",
         "|---|---|---|---|",
     ]
     configs = [
@@ -259,9 +274,13 @@ def run_end_to_end(smoke: bool, repeats: int) -> str:
     for name, build, search in configs:
         index = hartley.BinaryIndex.from_vectors(x, **build)
         r = recall(index.search(queries, 10, **search)[1], gt)
-        t_b = best_time(lambda: index.search(queries, 10, **search), repeats)
-        t_s = best_time(lambda: [index.search(s, 10, **search) for s in single], repeats)
-        lines.append(f"| {name} | {r:.3f} | {t_exact_batch / t_b:.1f}x | {t_exact_single / t_s:.1f}x |")
+        t_b = best_time(lambda ix=index, kw=search: ix.search(queries, 10, **kw), repeats)
+        t_s = best_time(
+            lambda ix=index, kw=search: [ix.search(s, 10, **kw) for s in single], repeats
+        )
+        lines.append(
+            f"| {name} | {r:.3f} | {t_exact_batch / t_b:.1f}x | {t_exact_single / t_s:.1f}x |"
+        )
         print(lines[-1], flush=True)
         del index
     return "\n".join(lines)
@@ -287,10 +306,13 @@ def main(argv: list[str] | None = None) -> int:
     if "end_to_end" in selected:
         sections["binary_end_to_end"] = run_end_to_end(args.smoke, repeats)
     for name in sections:
-        sections[name] += f"\n\nRun on {today()} with `{command.strip()}` ({os.cpu_count()} cores).\n"
+        sections[name] += (
+            f"\n\nRun on {today()} with `{command.strip()}` ({os.cpu_count()} cores).\n"
+        )
         print("\n" + sections[name])
     if args.write:
-        update_sections(ROOT / "BENCHMARKS.md", HEADING, sections)
+        for name, body in sections.items():
+            write_section(ROOT / "BENCHMARKS.md", name, body, HEADING)
     return 0
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -35,6 +34,7 @@ from _harness import (
     run_case,
     target_line,
     today,
+    write_section,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -477,22 +477,6 @@ def run_memory(smoke: bool) -> tuple[str, bool]:
 
 # -------------------------------------------------------------------- report
 
-BEGIN, END = "<!-- begin kernels -->", "<!-- end kernels -->"
-
-
-def write_section(path: Path, body: str) -> None:
-    """Replace the kernels block of BENCHMARKS.md (or append it), leaving the rest."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{BEGIN}\n{body.rstrip()}\n{END}\n"
-    pattern = re.escape(BEGIN) + r".*?" + re.escape(END) + r"\n?"
-    if re.search(pattern, text, re.DOTALL):
-        text = re.sub(pattern, lambda _: block, text, flags=re.DOTALL)
-    else:
-        text = text.rstrip() + "\n\n" + block
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
 
 def main(argv: list[str] | None = None) -> int:
     cases = build_cases()
@@ -552,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("\n" + report)
     if args.write:
-        write_section(ROOT / "BENCHMARKS.md", report)
+        write_section(ROOT / "BENCHMARKS.md", "kernels", report)
         print(f"wrote {ROOT / 'BENCHMARKS.md'}")
     if failed:
         print("some implementations failed; see the tables above", file=sys.stderr)

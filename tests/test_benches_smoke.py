@@ -6,36 +6,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ["mi1d", "mi5d", "ranking", "classif", "entropy", "entropy_l2", "memory"]
-
-
-def test_bench_estimators_smoke():
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benches" / "bench_estimators.py"), "--smoke"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    for name in CASES:
-        assert f"  {name} " in proc.stdout, f"case {name} did not run"
-    assert "error:" not in proc.stdout
-
-
-def test_bench_binary_smoke():
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benches" / "bench_binary.py"), "--smoke"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    for title in ("Recall@10", "Exhaustive Hamming scan", "End to end"):
-        assert title in proc.stdout, f"report {title!r} missing"
-
 KERNEL_CASES = [
     "euclidean",
     "rbf",
@@ -51,9 +21,10 @@ KERNEL_CASES = [
 ]
 
 
-def test_bench_kernels_smoke():
+def smoke(script: str) -> str:
+    """Run `benches/<script> --smoke`, require success, return its stdout."""
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benches" / "bench_kernels.py"), "--smoke"],
+        [sys.executable, str(ROOT / "benches" / script), "--smoke"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -61,21 +32,31 @@ def test_bench_kernels_smoke():
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc.stdout
+
+
+def test_bench_estimators_smoke():
+    out = smoke("bench_estimators.py")
+    for name in CASES:
+        assert f"  {name} " in out, f"case {name} did not run"
+    assert "error:" not in out
+
+
+def test_bench_binary_smoke():
+    out = smoke("bench_binary.py")
+    for title in ("Recall@10", "Exhaustive Hamming scan", "End to end"):
+        assert title in out, f"report {title!r} missing"
+
+
+def test_bench_kernels_smoke():
+    out = smoke("bench_kernels.py")
     for name in KERNEL_CASES:
-        assert f"  {name} " in proc.stdout, f"case {name} did not run"
-    assert "error:" not in proc.stdout
+        assert f"  {name} " in out, f"case {name} did not run"
+    assert "error:" not in out
 
 
 def test_bench_hnsw_smoke():
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benches" / "bench_hnsw.py"), "--smoke"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    out = smoke("bench_hnsw.py")
     for name in ("hartley", "hnswlib", "faiss"):
-        assert f"memory {name}" in proc.stdout, f"{name} did not run"
-    assert "## Approximate nearest neighbours (HNSW)" in proc.stdout
+        assert f"memory {name}" in out, f"{name} did not run"
+    assert "## Approximate nearest neighbours (HNSW)" in out

@@ -11,7 +11,7 @@ import hartley
 import hartley.binary
 import numpy as np
 import pytest
-from hartley import BinaryIndex, Binarizer, _core
+from hartley import Binarizer, BinaryIndex, _core
 from scipy.spatial.distance import cdist
 
 TIERS = _core._simd_info()[0]
@@ -46,7 +46,9 @@ def brute_hamming(q: np.ndarray, db: np.ndarray, k: int) -> tuple[np.ndarray, np
 
 
 def recall(ids: np.ndarray, gt: np.ndarray) -> float:
-    return float(np.mean([len(set(a) & set(b)) / gt.shape[1] for a, b in zip(ids, gt)]))
+    return float(
+        np.mean([len(set(a) & set(b)) / gt.shape[1] for a, b in zip(ids, gt, strict=True)])
+    )
 
 
 # ====================================================================== packing
@@ -149,7 +151,9 @@ def test_dequantize_gives_bin_means() -> None:
     b = Binarizer(2).fit(x)
     level = (x[:, :, None] > b.thresholds_[None]).sum(axis=2)
     for m in range(3):
-        assert np.allclose(b.centres_[:, m], np.nanmean(np.where(level == m, x, np.nan), axis=0), atol=1e-5)
+        assert np.allclose(
+            b.centres_[:, m], np.nanmean(np.where(level == m, x, np.nan), axis=0), atol=1e-5
+        )
     deq = b.dequantize(b.transform(x))
     assert np.allclose(deq, np.take_along_axis(b.centres_.T, level, axis=0), atol=1e-6)
 
@@ -205,7 +209,9 @@ def test_binarizer_rejects_bad_input() -> None:
         Binarizer().fit(np.array([["a"]]))
     with pytest.raises(ValueError, match=r"not fitted yet"):
         Binarizer().transform(x)
-    with pytest.raises(ValueError, match=r"^X: has 3 dimensions, but the Binarizer was fitted on 4"):
+    with pytest.raises(
+        ValueError, match=r"^X: has 3 dimensions, but the Binarizer was fitted on 4"
+    ):
         Binarizer().fit(x).transform(x[:, :3])
 
 
@@ -226,7 +232,7 @@ def test_scan_matches_brute_force_with_ties_to_the_lower_id(tier: str, n_bits: i
     assert d.dtype == np.float32 and i.dtype == np.int64
     assert np.array_equal(d, bd) and np.array_equal(i, bi)
     for n_jobs in (1, 2, 3):
-        d2, i2 = index.search(q, k=12, n_jobs=n_jobs)
+        _, i2 = index.search(q, k=12, n_jobs=n_jobs)
         assert np.array_equal(i2, i)
 
 
@@ -254,7 +260,9 @@ def test_its_score_follows_its_formula() -> None:
         a = ub @ uq[r]
         nq, nd = uq[r].sum(), ub.sum(axis=1)
         b, c, dd = nq - a, nd - a, n_bits - nq - nd + a
-        mi = h(a) + h(b) + h(c) + h(dd) - h(nq) - h(n_bits - nq) - h(nd) - h(n_bits - nd) + h(n_bits)
+        mi = (
+            h(a) + h(b) + h(c) + h(dd) - h(nq) - h(n_bits - nq) - h(nd) - h(n_bits - nd) + h(n_bits)
+        )
         hq = h(n_bits) - h(nq) - h(n_bits - nq)
         hd = h(n_bits) - h(nd) - h(n_bits - nd)
         its = np.sign(a * dd - b * c) * np.maximum(mi, 0) / np.sqrt(hq * hd)
@@ -309,7 +317,7 @@ def test_add_on_an_index_from_vectors_encodes_and_appends() -> None:
     b = part.binarizer
     assert b is not None
     assert np.array_equal(part.codes(np.arange(500, 1000)), b.transform(x[500:]))
-    d, i = part.search(x[990:], k=1)
+    _, i = part.search(x[990:], k=1)
     assert i[:, 0].tolist() == list(range(990, 1000))
     assert len(full) == 1000
 
@@ -381,7 +389,9 @@ def test_concurrent_searches_agree() -> None:
 
 
 @pytest.mark.parametrize("mmap", [False, True])
-@pytest.mark.parametrize("kw", [{}, {"bits": 3, "rescore": "int8"}, {"rotation": "itq", "rescore": None}])
+@pytest.mark.parametrize(
+    "kw", [{}, {"bits": 3, "rescore": "int8"}, {"rotation": "itq", "rescore": None}]
+)
 def test_save_load_round_trip(tmp_path: Path, mmap: bool, kw: dict) -> None:
     x = clustered(800, 16)
     index = BinaryIndex.from_vectors(x, **kw)

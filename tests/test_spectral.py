@@ -168,6 +168,7 @@ def test_matrix_joint_entropy_and_mutual_info() -> None:
     Y = X[:, :2] + 0.3 * RNG.standard_normal((60, 2))
     A, B = skp.rbf_kernel(X), skp.rbf_kernel(Y)
     for alpha in (1.0, 2.0):
+
         def h(K: np.ndarray, alpha: float = alpha) -> float:
             return renyi(spectrum(K), alpha)
 

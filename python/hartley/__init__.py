@@ -11,8 +11,8 @@ from __future__ import annotations
 from ._core import HartleyError, __version__
 from ._results import Estimate, MutualInfoTestResult
 from .binary import (
-    BinaryIndex,
     Binarizer,
+    BinaryIndex,
     hamming_distances,
     information_retained,
     jaccard_distances,
@@ -48,9 +48,13 @@ from .spectral import (
 )
 
 __all__ = [
-    "__version__",
     "Binarizer",
     "BinaryIndex",
+    "Estimate",
+    "HNSWIndex",
+    "HartleyError",
+    "MutualInfoTestResult",
+    "__version__",
     "conditional_mutual_info",
     "cs_divergence",
     "diffusion_spectral_entropy",
@@ -58,12 +62,9 @@ __all__ = [
     "effective_rank",
     "energy_distance",
     "entropy",
-    "Estimate",
     "frechet_distance",
     "frechet_distance_from_moments",
     "hamming_distances",
-    "HartleyError",
-    "HNSWIndex",
     "information_retained",
     "jaccard_distances",
     "kl_divergence",
@@ -76,7 +77,6 @@ __all__ = [
     "mutual_info_mixed",
     "mutual_info_regression",
     "mutual_info_test",
-    "MutualInfoTestResult",
     "pack_bits",
     "pairwise_distances",
     "pairwise_kernels",

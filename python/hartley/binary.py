@@ -33,11 +33,18 @@ import numpy.typing as npt
 
 from . import _core
 from ._results import Estimate
-from ._validation import check_bool, check_int, check_n_jobs, check_option, check_seed
+from ._validation import (
+    as_real_array,
+    check_bool,
+    check_int,
+    check_n_jobs,
+    check_option,
+    check_seed,
+)
 
 __all__ = [
-    "BinaryIndex",
     "Binarizer",
+    "BinaryIndex",
     "hamming_distances",
     "information_retained",
     "jaccard_distances",
@@ -57,14 +64,7 @@ _RESCORE_CODES = {None: 0, "float32": 1, "int8": 2}
 
 
 def _as_float_matrix(x: Any, name: str) -> npt.NDArray[np.float32]:
-    if isinstance(x, (str, bytes)):
-        raise TypeError(f"{name}: expected a numeric array, got {type(x).__name__}")
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name}: could not be read as a numeric array ({exc})") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: must be numeric, got dtype {arr.dtype}")
+    arr = as_real_array(x, name)
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2:
@@ -194,13 +194,13 @@ def _pair(a: Any, b: Any) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8],
     ca = _as_codes(a, "A")
     cb = ca if b is None else _as_codes(b, "B")
     if ca.shape[1] != cb.shape[1]:
-        raise ValueError(
-            f"B: codes of {cb.shape[1]} bytes, but A has codes of {ca.shape[1]} bytes"
-        )
+        raise ValueError(f"B: codes of {cb.shape[1]} bytes, but A has codes of {ca.shape[1]} bytes")
     return ca, cb, ca.shape[1] * 8
 
 
-def hamming_distances(a: Any, b: Any = None, *, n_jobs: int | None = None) -> npt.NDArray[np.uint32]:
+def hamming_distances(
+    a: Any, b: Any = None, *, n_jobs: int | None = None
+) -> npt.NDArray[np.uint32]:
     """Hamming distances between every pair of packed codes.
 
     The number of differing bits, counted with the widest popcount kernel the
@@ -246,7 +246,9 @@ def hamming_distances(a: Any, b: Any = None, *, n_jobs: int | None = None) -> np
     )
 
 
-def jaccard_distances(a: Any, b: Any = None, *, n_jobs: int | None = None) -> npt.NDArray[np.float64]:
+def jaccard_distances(
+    a: Any, b: Any = None, *, n_jobs: int | None = None
+) -> npt.NDArray[np.float64]:
     """Jaccard distances ``1 - |x & y| / |x | y|`` between every pair of packed codes.
 
     Two all-zero codes are at distance 0, as in ``scipy.spatial.distance.jaccard``.
@@ -396,9 +398,7 @@ class Binarizer:
         self.random_state = random_state
 
     def __repr__(self) -> str:
-        return (
-            f"Binarizer(bits={self.bits!r}, method={self.method!r}, rotation={self.rotation!r})"
-        )
+        return f"Binarizer(bits={self.bits!r}, method={self.method!r}, rotation={self.rotation!r})"
 
     def _check_params(self) -> tuple[int, str, str | None]:
         bits = check_int(self.bits, "bits", 1)
@@ -552,7 +552,9 @@ class Binarizer:
             If not fitted, or ``X`` has the wrong dimension or non-finite values.
         """
         x = self._checked(X)
-        return self._encode(self._project(x), check_n_jobs(n_jobs), check_bool(progress, "progress"))
+        return self._encode(
+            self._project(x), check_n_jobs(n_jobs), check_bool(progress, "progress")
+        )
 
     def fit_transform(self, X: Any, y: Any = None, **kwargs: Any) -> npt.NDArray[np.uint8]:
         """Fit on ``X``, then return its codes (see :meth:`fit` and :meth:`transform`)."""
@@ -579,7 +581,9 @@ class Binarizer:
         return np.ascontiguousarray(z, dtype=np.float32)
 
 
-def _itq(v: npt.NDArray[np.float64], iterations: int, rng: np.random.Generator) -> npt.NDArray[np.float64]:
+def _itq(
+    v: npt.NDArray[np.float64], iterations: int, rng: np.random.Generator
+) -> npt.NDArray[np.float64]:
     """ITQ's orthogonal rotation of centred, PCA-projected data ``v``."""
     d = v.shape[1]
     r, _ = np.linalg.qr(rng.normal(size=(d, d)))
@@ -776,11 +780,13 @@ class BinaryIndex:
         return int(self._core.memory_bytes)
 
     def __len__(self) -> int:
-        return int(len(self._core))
+        return len(self._core)
 
     def __repr__(self) -> str:
         kind = "from vectors" if self._binarizer is not None else "codes"
-        return f"BinaryIndex(n_bits={self.n_bits}, len={len(self)}, {kind}, rescore={self.rescore!r})"
+        return (
+            f"BinaryIndex(n_bits={self.n_bits}, len={len(self)}, {kind}, rescore={self.rescore!r})"
+        )
 
     def add(self, X: Any, *, n_jobs: int | None = None) -> None:
         """Append codes (or vectors, for an index built from vectors).
@@ -870,7 +876,9 @@ class BinaryIndex:
         asymmetric = check_bool(asymmetric, "asymmetric")
         score_name = check_option(score, "score", ("hamming", "its"))
         if asymmetric and score_name != "hamming":
-            raise ValueError("score: asymmetric scoring replaces the code score; leave score='hamming'")
+            raise ValueError(
+                "score: asymmetric scoring replaces the code score; leave score='hamming'"
+            )
         if len(self) == 0:
             raise ValueError("index: is empty: add codes before searching")
         q_arr = Q if isinstance(Q, np.ndarray) else np.asarray(Q)

@@ -41,35 +41,19 @@ impl Popcnt {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
 impl Kernel for Popcnt {
     #[inline(always)]
     fn within<R>(self, f: impl FnOnce(Self) -> R) -> R {
-        #[target_feature(enable = "popcnt")]
-        unsafe fn enter<K, R>(k: K, f: impl FnOnce(K) -> R) -> R {
-            f(k)
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "popcnt")]
+            unsafe fn enter<K, R>(k: K, f: impl FnOnce(K) -> R) -> R {
+                f(k)
+            }
+            // SAFETY: a `Popcnt` exists only when the instruction was detected.
+            unsafe { enter(self, f) }
         }
-        // SAFETY: a `Popcnt` exists only when the instruction was detected.
-        unsafe { enter(self, f) }
-    }
-    #[inline(always)]
-    fn xor_count(self, a: &[u64], b: &[u64]) -> u32 {
-        Scalar.xor_count(a, b)
-    }
-    #[inline(always)]
-    fn and_count(self, a: &[u64], b: &[u64]) -> u32 {
-        Scalar.and_count(a, b)
-    }
-    #[inline(always)]
-    fn or_count(self, a: &[u64], b: &[u64]) -> u32 {
-        Scalar.or_count(a, b)
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-impl Kernel for Popcnt {
-    #[inline(always)]
-    fn within<R>(self, f: impl FnOnce(Self) -> R) -> R {
+        #[cfg(not(target_arch = "x86_64"))]
         f(self)
     }
     #[inline(always)]

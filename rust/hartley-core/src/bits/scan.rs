@@ -203,17 +203,6 @@ where
     Ok(out)
 }
 
-/// The distance bound implied by the current best: rows farther than the
-/// k-th best cannot enter.
-#[inline]
-pub fn int_bound(best: &[Neighbour], k: usize, max: u32) -> u32 {
-    if best.len() >= k && k > 0 {
-        best[k - 1].distance as u32
-    } else {
-        max
-    }
-}
-
 #[inline(always)]
 fn fill_fixed<K: Kernel, const N: usize>(kern: K, q: &[u64], db: &[u64], out: &mut [u32]) {
     let q: &[u64; N] = q.try_into().expect("query of the code width");

@@ -1,13 +1,12 @@
 //! Hamming and Jaccard distances between packed binary codes (`np.packbits`
-//! layout: `n` rows of `n_bytes` bytes), by population counts over 8-byte
-//! words.
+//! layout: `n` rows of `n_bytes` bytes), as proportions, on the popcount
+//! kernels of [`crate::bits`].
 //!
 //! Distances are proportions, as scipy's and scikit-learn's on the unpacked
 //! bits: Hamming is the fraction of the `8 * n_bytes` bits that differ,
 //! Jaccard is `|x xor y| / |x or y|` (0 when both codes are all zero).
 
-use rayon::prelude::*;
-
+use crate::bits::{index::to_words, pairwise, scan};
 use crate::error::{Error, Result};
 use crate::par::{Control, Threads};
 
@@ -24,7 +23,6 @@ pub enum CodeMetric {
 #[derive(Debug, Clone, Copy)]
 pub struct Codes<'a> {
     data: &'a [u8],
-    n: usize,
     n_bytes: usize,
 }
 
@@ -46,31 +44,8 @@ impl<'a> Codes<'a> {
         if n_bytes == 0 {
             return Err(Error::invalid(arg, "has 0 columns"));
         }
-        Ok(Codes { data, n, n_bytes })
+        Ok(Codes { data, n_bytes })
     }
-
-    fn row(&self, i: usize) -> &'a [u8] {
-        &self.data[i * self.n_bytes..(i + 1) * self.n_bytes]
-    }
-}
-
-#[inline]
-fn word(chunk: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    w[..chunk.len()].copy_from_slice(chunk);
-    u64::from_le_bytes(w)
-}
-
-/// `(|x xor y|, |x or y|)` in bits.
-#[inline]
-fn counts(x: &[u8], y: &[u8]) -> (u32, u32) {
-    let (mut diff, mut union) = (0u32, 0u32);
-    for (a, b) in x.chunks(8).zip(y.chunks(8)) {
-        let (a, b) = (word(a), word(b));
-        diff += (a ^ b).count_ones();
-        union += (a | b).count_ones();
-    }
-    (diff, union)
 }
 
 /// The `n x m` matrix of proportions between codes `x` and `y` (`x` with
@@ -94,29 +69,20 @@ pub fn code_distances(
         }
     }
     let y = y.unwrap_or(x);
-    let (n, m) = (x.n, y.n);
-    let bits = (8 * x.n_bytes) as f64;
-    ctl.add_total(n as u64);
-    threads.install(|| {
-        let mut out = vec![0.0; n * m];
-        out.par_chunks_mut(m)
-            .enumerate()
-            .try_for_each(|(i, row)| -> Result<()> {
-                ctl.check()?;
-                let xi = x.row(i);
-                for (j, v) in row.iter_mut().enumerate() {
-                    let (diff, union) = counts(xi, y.row(j));
-                    *v = match metric {
-                        CodeMetric::Hamming => diff as f64 / bits,
-                        CodeMetric::Jaccard if union == 0 => 0.0,
-                        CodeMetric::Jaccard => diff as f64 / union as f64,
-                    };
-                }
-                ctl.advance(1);
-                Ok(())
-            })?;
-        Ok(out)
-    })
+    let n_bits = 8 * x.n_bytes;
+    let stride = n_bits.div_ceil(64);
+    let (wx, wy) = (to_words(x.data, n_bits), to_words(y.data, n_bits));
+    let cx = scan::Codes::new(&wx, stride, n_bits)?;
+    let cy = scan::Codes::new(&wy, stride, n_bits)?;
+    let level = crate::simd::level();
+    match metric {
+        CodeMetric::Hamming => {
+            let counts = pairwise::hamming_matrix(cx, cy, level, threads, ctl)?;
+            let bits = n_bits as f64;
+            Ok(counts.into_iter().map(|d| d as f64 / bits).collect())
+        }
+        CodeMetric::Jaccard => pairwise::jaccard_matrix(cx, cy, level, threads, ctl),
+    }
 }
 
 #[cfg(test)]
