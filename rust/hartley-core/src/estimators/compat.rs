@@ -15,7 +15,7 @@ use rand_distr::{Distribution, StandardNormal};
 use super::digamma::digamma_int;
 use super::knn::{Hint, Sorted1d};
 use super::ksg::Ksg;
-use super::pair::{ksg_pair, Strips};
+use super::pair::{ksg_pair, Ranked, Strips};
 use super::prep::{check_finite, stream, strictly_below, Matrix, Purpose};
 use crate::error::{Error, Result};
 use crate::par::{par_map, Control, Threads};
@@ -71,7 +71,7 @@ pub fn mutual_info_features(
             Var::Continuous(jittered(y.to_vec(), seed, p as u64))
         };
         let sorted_y = match &target {
-            Var::Continuous(v) => Some(Sorted1d::new(v.clone())),
+            Var::Continuous(v) => Some(Ranked::new(v)),
             Var::Discrete(_) => None,
         };
         par_map(p, ctl, |j| {
@@ -86,9 +86,8 @@ pub fn mutual_info_features(
                 (Var::Discrete(labels), Var::Continuous(c))
                 | (Var::Continuous(c), Var::Discrete(labels)) => ross(c, labels, n_neighbors),
                 (Var::Continuous(a), Var::Continuous(b)) => {
-                    let pts: Vec<[f64; 2]> = a.iter().zip(b).map(|(u, v)| [*u, *v]).collect();
-                    let strips = Strips::new(pts, Strips::default_width(n, n_neighbors));
-                    let ys = sorted_y.as_ref().expect("a continuous target is sorted");
+                    let ys = sorted_y.as_ref().expect("a continuous target is ranked");
+                    let strips = Strips::new(a, b, ys, Strips::default_width(n, n_neighbors));
                     ksg_pair(&strips, ys, n_neighbors, Ksg::One, &Control::new())?
                 }
             };

@@ -4,8 +4,8 @@
 //! information", Phys. Rev. E 69, 066138 (2004).
 
 use super::digamma::digamma_int;
-use super::knn::{self, Hint, KBest, Marginal, MaxNorm, NeighbourSearch, Norm, Sorted1d};
-use super::pair::{ksg_pair, Strips};
+use super::knn::{self, Hint, KBest, Marginal, MaxNorm, NeighbourSearch, Norm};
+use super::pair::{ksg_pair, Ranked, Strips};
 use super::prep::{self, strictly_below, Matrix, Prep};
 use super::resample::{
     estimate_with_interval, min_half_sample, permutation_null, Estimate, Resampling,
@@ -98,10 +98,10 @@ pub fn ksg_prepared(
     let n = joint.len() / d;
     prep::check_k(k, n, "x")?;
     if dx == 1 && dy == 1 {
-        let pts: Vec<[f64; 2]> = joint.chunks_exact(2).map(|c| [c[0], c[1]]).collect();
+        let (x, y): (Vec<f64>, Vec<f64>) = joint.chunks_exact(2).map(|c| (c[0], c[1])).unzip();
         drop(joint);
-        let ys = Sorted1d::new(pts.iter().map(|p| p[1]).collect());
-        let strips = Strips::new(pts, Strips::default_width(n, k));
+        let ys = Ranked::new(&y);
+        let strips = Strips::new(&x, &y, &ys, Strips::default_width(n, k));
         return ksg_pair(&strips, &ys, k, estimator, ctl);
     }
     let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx, dx..d]);

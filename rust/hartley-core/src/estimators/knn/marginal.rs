@@ -68,7 +68,8 @@ impl Sorted1d {
     }
 
     /// [`Sorted1d::count_within`] for a `q` known to sit at index `at` of
-    /// the sorted values: both ends are found by galloping out from `at`.
+    /// the sorted values: both ends are found by galloping out from `at`,
+    /// in memory near `at` only.
     #[inline]
     pub fn count_from(&self, at: usize, q: f64, r: f64) -> usize {
         let lo = self.boundary_from(at, |v| q - v > r);
