@@ -433,6 +433,17 @@ def test_results_do_not_depend_on_threads() -> None:
     )
 
 
+def test_n_by_n_spectra_do_not_depend_on_threads() -> None:
+    # Large enough for the symmetric eigensolver to split its work.
+    Z = RNG.standard_normal((600, 8))
+    for fn in (
+        lambda **kw: hartley.vendi_score(Z, kernel="rbf", **kw),
+        lambda **kw: hartley.matrix_entropy(Z, kernel="rbf", **kw),
+        lambda **kw: hartley.diffusion_spectral_entropy(Z, **kw),
+    ):
+        assert fn(n_jobs=1) == fn(n_jobs=2)
+
+
 # ================================================================ bad input
 
 X5 = np.ones((5, 3)) + np.arange(15.0).reshape(5, 3) ** 2

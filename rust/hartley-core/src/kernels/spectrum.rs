@@ -5,7 +5,10 @@
 //! the smaller problem is solved: 384 x 384 for 20,000 embeddings of
 //! dimension 384, instead of 20,000 x 20,000.
 
-use faer::{MatRef, Side};
+use faer::diag::Diag;
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::evd::{self, ComputeEigenvectors};
+use faer::{Mat, MatRef, Par};
 use rayon::prelude::*;
 
 use super::metric::{KernelKind, Linear};
@@ -17,24 +20,61 @@ use crate::par::{Control, Threads};
 /// do not depend on the thread count).
 const GRAM_COLS: usize = 32;
 
+/// The number of parts the symmetric eigensolver splits its work into.
+/// It is fixed, not taken from the thread count, so that the partial sums
+/// it adds, and hence the eigenvalues to the last bit, do not depend on
+/// `n_jobs`; the parts run on the calling thread pool, in parallel when it
+/// has threads to spare.
+const EIGEN_PARTS: usize = 4;
+
+/// Eigenvalues (ascending) and, if `vectors`, eigenvectors of the symmetric
+/// `n x n` row-major matrix `a` (its lower triangle is read).
+fn sym_evd(
+    a: &[f64],
+    n: usize,
+    vectors: bool,
+    what: &'static str,
+) -> Result<(Vec<f64>, Option<Mat<f64>>)> {
+    assert_eq!(a.len(), n * n);
+    let view = MatRef::from_row_major_slice(a, n, n);
+    let par = Par::rayon(EIGEN_PARTS);
+    let compute = if vectors {
+        ComputeEigenvectors::Yes
+    } else {
+        ComputeEigenvectors::No
+    };
+    let mut s = Diag::<f64>::zeros(n);
+    let mut u = vectors.then(|| Mat::<f64>::zeros(n, n));
+    let mut buf = MemBuffer::new(evd::self_adjoint_evd_scratch::<f64>(
+        n,
+        compute,
+        par,
+        Default::default(),
+    ));
+    evd::self_adjoint_evd(
+        view,
+        s.as_mut(),
+        u.as_mut().map(|u| u.as_mut()),
+        par,
+        MemStack::new(&mut buf),
+        Default::default(),
+    )
+    .map_err(|_| Error::invalid(what, "the symmetric eigensolver did not converge"))?;
+    Ok((s.column_vector().iter().copied().collect(), u))
+}
+
 /// Ascending eigenvalues of the symmetric `n x n` row-major matrix `a`
 /// (its lower triangle is read).
 pub fn sym_eigenvalues(a: &[f64], n: usize) -> Result<Vec<f64>> {
-    assert_eq!(a.len(), n * n);
-    MatRef::from_row_major_slice(a, n, n)
-        .self_adjoint_eigenvalues(Side::Lower)
-        .map_err(|_| Error::invalid("K", "the symmetric eigensolver did not converge"))
+    Ok(sym_evd(a, n, false, "K")?.0)
 }
 
 /// The symmetric square root `V diag(sqrt(max(l, 0))) V'` of the
 /// symmetric `n x n` row-major matrix `a`, row-major.
 pub fn sym_sqrt(a: &[f64], n: usize) -> Result<Vec<f64>> {
-    assert_eq!(a.len(), n * n);
-    let evd = MatRef::from_row_major_slice(a, n, n)
-        .self_adjoint_eigen(Side::Lower)
-        .map_err(|_| Error::invalid("cov", "the symmetric eigensolver did not converge"))?;
-    let (u, s) = (evd.U(), evd.S());
-    let root: Vec<f64> = (0..n).map(|k| s[k].max(0.0).sqrt()).collect();
+    let (s, u) = sym_evd(a, n, true, "cov")?;
+    let u = u.expect("eigenvectors were requested");
+    let root: Vec<f64> = s.iter().map(|l| l.max(0.0).sqrt()).collect();
     let mut out = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..=i {
