@@ -344,11 +344,6 @@ def test_filtered_exact_scan_breaks_ties_by_lower_id_like_binary_index() -> None
     assert tied, "the data must produce ties for this test to mean anything"
 
 
-def _anon_rss_kib() -> int:
-    text = Path("/proc/self/status").read_text()
-    return int(text.split("RssAnon:")[1].split()[0])
-
-
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 def test_mmap_load_serves_rows_from_the_file_without_copying(tmp_path: Path) -> None:
     import subprocess
@@ -377,9 +372,18 @@ def test_mmap_load_serves_rows_from_the_file_without_copying(tmp_path: Path) -> 
     grown = {}
     for mapped in ("1", "0"):
         out = subprocess.run(
-            [sys.executable, "-c", probe, str(path), mapped, str(tmp_path / "q.npy"),
-             str(tmp_path / f"i{mapped}.npy")],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                "-c",
+                probe,
+                str(path),
+                mapped,
+                str(tmp_path / "q.npy"),
+                str(tmp_path / f"i{mapped}.npy"),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.split()
         grown[mapped] = (int(out[0]), int(out[1]), out[2] == "True", int(out[3]))
         np.testing.assert_array_equal(np.load(tmp_path / f"i{mapped}.npy"), want[1])
