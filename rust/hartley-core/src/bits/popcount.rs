@@ -30,7 +30,12 @@ pub trait Kernel: Copy + Send + Sync {
     /// count chains; the default counts row by row.
     #[inline(always)]
     fn xor_count4(self, a: &[u64], b: [&[u64]; 4]) -> [u32; 4] {
-        b.map(|r| self.xor_count(a, r))
+        [
+            self.xor_count(a, b[0]),
+            self.xor_count(a, b[1]),
+            self.xor_count(a, b[2]),
+            self.xor_count(a, b[3]),
+        ]
     }
 }
 
@@ -316,7 +321,12 @@ impl Kernel for Avx2 {
         if a.len() < Avx2::MIN_WORDS {
             xor4_words(a, b)
         } else {
-            b.map(|r| self.xor_count(a, r))
+            [
+                self.xor_count(a, b[0]),
+                self.xor_count(a, b[1]),
+                self.xor_count(a, b[2]),
+                self.xor_count(a, b[3]),
+            ]
         }
     }
 }
@@ -353,7 +363,12 @@ impl Kernel for Avx512 {
         if a.len() < Avx512::MIN_WORDS {
             xor4_words(a, b)
         } else {
-            b.map(|r| self.xor_count(a, r))
+            [
+                self.xor_count(a, b[0]),
+                self.xor_count(a, b[1]),
+                self.xor_count(a, b[2]),
+                self.xor_count(a, b[3]),
+            ]
         }
     }
 }

@@ -165,8 +165,19 @@ impl<P: Popcount> Kernel for Hamming<P> {
     #[inline(always)]
     unsafe fn four(&self, q: *const u8, x: [*const u8; 4]) -> [f32; 4] {
         // SAFETY: forwarded from the caller, for the query and every row.
-        let (a, b) = unsafe { (self.words(q), x.map(|p| self.words(p))) };
-        self.pop.xor_count4(a, b).map(|c| c as f32)
+        let (a, b) = unsafe {
+            (
+                self.words(q),
+                [
+                    self.words(x[0]),
+                    self.words(x[1]),
+                    self.words(x[2]),
+                    self.words(x[3]),
+                ],
+            )
+        };
+        let c = self.pop.xor_count4(a, b);
+        [c[0] as f32, c[1] as f32, c[2] as f32, c[3] as f32]
     }
 }
 
@@ -177,6 +188,13 @@ pub(crate) use x86::{DotAvx2, L2Avx2};
 mod x86 {
     use super::{Kernel, Tier};
     use crate::simd::f32::x86::{dot4_ptr, dot_ptr, l2sq4_ptr, l2sq_ptr};
+
+    // Arrays written out rather than `map`ped: a `map` here stays a call in
+    // the hot loop.
+    #[inline(always)]
+    fn rows(x: [*const u8; 4]) -> [*const f32; 4] {
+        [x[0].cast(), x[1].cast(), x[2].cast(), x[3].cast()]
+    }
 
     /// `1 - <q, x>` with AVX2 and FMA. Only constructed once both were detected.
     #[derive(Clone, Copy)]
@@ -196,7 +214,8 @@ mod x86 {
         #[inline(always)]
         unsafe fn four(&self, q: *const u8, x: [*const u8; 4]) -> [f32; 4] {
             // SAFETY: as in `one`.
-            unsafe { dot4_ptr(q.cast(), x.map(|p| p.cast()), self.0) }.map(|d| 1.0 - d)
+            let d = unsafe { dot4_ptr(q.cast(), rows(x), self.0) };
+            [1.0 - d[0], 1.0 - d[1], 1.0 - d[2], 1.0 - d[3]]
         }
     }
 
@@ -210,7 +229,7 @@ mod x86 {
         #[inline(always)]
         unsafe fn four(&self, q: *const u8, x: [*const u8; 4]) -> [f32; 4] {
             // SAFETY: as for DotAvx2.
-            unsafe { l2sq4_ptr(q.cast(), x.map(|p| p.cast()), self.0) }
+            unsafe { l2sq4_ptr(q.cast(), rows(x), self.0) }
         }
     }
 }

@@ -465,7 +465,12 @@ pub(crate) unsafe fn exact<K: Kernel>(
             if let Some(&nx) = it.peek() {
                 prefetch(g.vec(nx), row_lines(g));
             }
-            let x = chunk.map(|s| g.vec(s));
+            let x = [
+                g.vec(chunk[0]),
+                g.vec(chunk[1]),
+                g.vec(chunk[2]),
+                g.vec(chunk[3]),
+            ];
             // SAFETY: allowed slots are valid.
             let ds = unsafe { k.four(q, x) };
             for j in 0..4 {
