@@ -7,8 +7,12 @@ truth), with 2 threads; then each sweeps ef and answers the queries on 1
 thread. The figures: recall@10 against queries per second (a table and a PNG
 plot), queries per second at recall@10 = 0.95 (interpolated along each curve),
 build time, and resident memory per vector (each library in a fresh process).
+A second part (`_hnsw_hamming.py`) compares the Hamming-metric HNSWIndex with
+the exhaustive BinaryIndex scan on the binarized embeddings at several corpus
+sizes.
 
     python benches/bench_hnsw.py            # full size, print the tables
+    python benches/bench_hnsw.py --only hamming --write   # rerun one part, keep the other
     python benches/bench_hnsw.py --write    # ... and update BENCHMARKS.md and the plot
     python benches/bench_hnsw.py --smoke    # tiny sizes, every step once
     python benches/bench_hnsw.py --replot   # redraw plot and section from the last run
@@ -27,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _hnsw_hamming
 import numpy as np
 from _harness import PeerMissing, in_subprocess, load_average, machine_markdown, need, today
 from _harness import write_section as write_md_section
@@ -282,16 +287,16 @@ def markdown(res: dict[str, Any], smoke: bool) -> str:
         "",
     ]
     lines += targets(res, smoke)
-    lines += [
-        "",
-        "Not measured here yet: Hamming-metric HNSW against the exhaustive binary scan "
-        "(`BinaryIndex`), which tells at which corpus size the graph starts to pay off.",
-        "",
-        "### Machine",
-        "",
-        machine_markdown(PEER_DISTS),
-    ]
     return "\n".join(lines) + "\n"
+
+
+def section(float_body: str, hamming_body: str | None) -> str:
+    """The whole "hnsw" section: float part, Hamming part, machine."""
+    parts = [float_body]
+    if hamming_body:
+        parts.append(hamming_body)
+    parts.append("### Machine\n\n" + machine_markdown(PEER_DISTS) + "\n")
+    return "\n".join(parts)
 
 
 def targets(res: dict[str, Any], smoke: bool) -> list[str]:
@@ -438,9 +443,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=1000, help="held-out queries")
     ap.add_argument("--libs", nargs="+", default=LIBS, choices=LIBS)
     ap.add_argument(
+        "--only",
+        choices=["float", "hamming"],
+        help="run one part; with --write the other part is kept from its last run",
+    )
+    ap.add_argument(
+        "--hamming-sizes",
+        nargs="+",
+        type=int,
+        default=[2_000, 10_000, 0, 200_000, 1_000_000],
+        help="corpus sizes of the Hamming part (0: the real corpus; smaller: its first rows)",
+    )
+    ap.add_argument(
         "--replot",
         action="store_true",
-        help="redraw the plot and the BENCHMARKS.md section from benches/results/hnsw.json",
+        help="redraw the plot and the BENCHMARKS.md section from benches/results/hnsw*.json",
     )
     ap.add_argument("--memory-child", nargs=2, metavar=("LIB", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -450,34 +467,66 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke and args.write:
         ap.error("--smoke results are not benchmarks; drop --write")
     raw = ROOT / "benches" / "results" / "hnsw.json"
+    raw_ham = ROOT / "benches" / "results" / "hnsw_hamming.json"
+    command = "python benches/bench_hnsw.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = command.strip()
+
+    def float_body(res: dict[str, Any], smoke: bool) -> str:
+        return markdown(res, smoke) + f"\nRun on {res['date']} with `{res['command']}`.\n"
+
+    def hamming_body(res: dict[str, Any]) -> str:
+        return _hnsw_hamming.markdown(res) + f"Run on {res['date']} with `{res['command']}`.\n"
+
     if args.replot:
         res = json.loads(raw.read_text())
+        ham = json.loads(raw_ham.read_text()) if raw_ham.exists() else None
         plot(res, PLOT)
-        body = markdown(res, False) + f"\nRun on {res['date']} with `{res['command']}`.\n"
+        body = section(float_body(res, False), ham and hamming_body(ham))
         write_md_section(ROOT / "BENCHMARKS.md", "hnsw", body)
         print(f"wrote {ROOT / 'BENCHMARKS.md'} and {PLOT}")
         return 0
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    res = run(args)
-    command = "python benches/bench_hnsw.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    res["command"], res["date"] = command.strip(), today()
-    body = markdown(res, args.smoke) + f"\nRun on {today()} with `{command.strip()}`.\n"
+    res: dict[str, Any] | None = None
+    ham: dict[str, Any] | None = None
+    failed = False
+    if args.only != "hamming":
+        res = run(args)
+        res["command"], res["date"] = command, today()
+        failed = "error" in res["libs"].get("hartley", {"error": "missing"})
+        if not args.smoke:
+            raw.parent.mkdir(parents=True, exist_ok=True)
+            raw.write_text(json.dumps(res, indent=1))
+    if args.only != "float":
+        smoke = args.smoke
+        n_queries = 100 if smoke else args.queries
+        base, q, _ = load_data(n_queries, 2000 if smoke else None, smoke)
+        sizes = [1000, 0, 3000] if smoke else args.hamming_sizes
+        ham = _hnsw_hamming.run(base, q, sizes, smoke, 1 if smoke else min(args.repeats, 3))
+        ham["command"], ham["date"] = command, today()
+        if not smoke:
+            raw_ham.parent.mkdir(parents=True, exist_ok=True)
+            raw_ham.write_text(json.dumps(ham, indent=1))
+    if res is None and raw.exists():
+        res = json.loads(raw.read_text())
+    if ham is None and raw_ham.exists():
+        ham = json.loads(raw_ham.read_text())
+    body = section(float_body(res, args.smoke) if res else "", ham and hamming_body(ham))
     print("\n" + body)
-    failed = "error" in res["libs"].get("hartley", {"error": "missing"})
-    if not args.smoke:
-        raw.parent.mkdir(parents=True, exist_ok=True)
-        raw.write_text(json.dumps(res, indent=1))
     if args.smoke:
         try:
             import tempfile
 
             with tempfile.TemporaryDirectory() as tmp:
-                plot(res, Path(tmp) / "plot.png")
+                if res is not None:
+                    plot(res, Path(tmp) / "plot.png")
             print("  plot ok")
         except ImportError:
             print("  plot skipped: matplotlib is not installed (a bench extra)")
     if args.write:
-        plot(res, PLOT)
+        if res is None:
+            ap.error(f"no float results in {raw}: run the float part first")
+        if args.only != "hamming":
+            plot(res, PLOT)
         write_md_section(ROOT / "BENCHMARKS.md", "hnsw", body)
         print(f"wrote {ROOT / 'BENCHMARKS.md'} and {PLOT}")
     return 1 if failed else 0

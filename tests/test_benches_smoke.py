@@ -60,3 +60,6 @@ def test_bench_hnsw_smoke():
     for name in ("hartley", "hnswlib", "faiss"):
         assert f"memory {name}" in out, f"{name} did not run"
     assert "## Approximate nearest neighbours (HNSW)" in out
+    assert "### Hamming metric: HNSW graph or exhaustive scan?" in out
+    for corpus in ("(real) | BinaryIndex", "(tiled) | HNSWIndex"):
+        assert corpus in out, f"Hamming row {corpus!r} missing"

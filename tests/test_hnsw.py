@@ -318,6 +318,85 @@ def test_ties_broken_by_lower_id() -> None:
     assert index.search([0.0, 0.0], 4)[1].tolist() == [[1, 3, 7, 9]]
 
 
+def test_filtered_exact_scan_breaks_ties_by_lower_id_like_binary_index() -> None:
+    # Hamming distances tie often. Ids run opposite to storage order, so a
+    # scan that kept ties by storage position would keep the higher ids.
+    rng = np.random.default_rng(5)
+    base = np.packbits(rng.random((64, 32)) < 0.5, axis=1)
+    c = base[rng.integers(0, 64, 3000)]  # many exact duplicates ...
+    c ^= np.packbits(rng.random((3000, 32)) < 0.02, axis=1)  # ... and near ones
+    ids = np.arange(3000, dtype=np.int64)[::-1] * 2
+    index = HNSWIndex(32, metric="hamming")
+    index.add(c, ids=ids)
+    allowed = np.sort(rng.choice(ids, 60, replace=False))  # selective: exact scan
+    sub = c[np.isin(ids, allowed)]
+    sub_ids = ids[np.isin(ids, allowed)]
+    order = np.argsort(sub_ids)
+    ref = hartley.BinaryIndex(32)
+    ref.add(sub[order])  # BinaryIndex ids are 0..n-1 in this (ascending) order
+    q = c[:40]
+    d, i = index.search(q, K, filter=allowed)
+    rd, ri = ref.search(q, K, n_jobs=1)
+    np.testing.assert_array_equal(d, rd)
+    np.testing.assert_array_equal(i, sub_ids[order][ri])
+    assert (np.diff(d, axis=1) >= 0).all()
+    tied = (d[:, 1:] == d[:, :-1]).any()
+    assert tied, "the data must produce ties for this test to mean anything"
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_mmap_load_serves_rows_from_the_file_without_copying(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # 2,000 vectors of 2,048 floats: 16 MiB of rows, far above the noise.
+    x = gaussian(2000, 2048, 21)
+    index = HNSWIndex(2048, metric="l2", M=4, ef_construction=16)
+    index.add(x)
+    path = tmp_path / "big.hnsw"
+    index.save(path)
+    size = path.stat().st_size
+    want = index.search(x[:20], 3)
+    # Measured in a fresh process, so that this one's allocations do not blur it.
+    probe = (
+        "import sys, numpy as np; from pathlib import Path; from hartley import HNSWIndex\n"
+        "anon = lambda: int(Path('/proc/self/status').read_text()"
+        ".split('RssAnon:')[1].split()[0]) * 1024\n"
+        "q = np.load(sys.argv[3])\n"
+        "a = anon(); m = HNSWIndex.load(sys.argv[1], mmap=sys.argv[2] == '1'); b = anon()\n"
+        "d, i = m.search(q, 3); c = anon()\n"
+        "np.save(sys.argv[4], i)\n"
+        "print(b - a, c - a, m.is_mapped, m.memory_bytes)\n"
+    )
+    np.save(tmp_path / "q.npy", x[:20])
+    grown = {}
+    for mapped in ("1", "0"):
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                probe,
+                str(path),
+                mapped,
+                str(tmp_path / "q.npy"),
+                str(tmp_path / f"i{mapped}.npy"),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        grown[mapped] = (int(out[0]), int(out[1]), out[2] == "True", int(out[3]))
+        np.testing.assert_array_equal(np.load(tmp_path / f"i{mapped}.npy"), want[1])
+    load_m, search_m, is_mapped_m, mem_m = grown["1"]
+    load_r, _, is_mapped_r, mem_r = grown["0"]
+    assert is_mapped_m and not is_mapped_r
+    # Read into memory, the rows are private memory of the process ...
+    assert load_r > 0.9 * size and mem_r > 0.9 * size
+    # ... mapped, they stay file pages: loading and searching copy none of them.
+    assert load_m < 0.1 * size and search_m < 0.1 * size
+    assert mem_m < 0.1 * size
+
+
 # ---------------------------------------------------------------- persistence
 
 

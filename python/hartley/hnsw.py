@@ -178,6 +178,13 @@ class HNSWIndex:
         """Whether the vectors and links are read from a memory-mapped file."""
         return bool(self._core.is_mapped())
 
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes of memory the index holds: rows (vectors and level-0 links),
+        upper-level links and the id map. A mapped file's pages are not
+        counted (they belong to the operating system's page cache)."""
+        return int(self._core.memory_bytes())
+
     def __len__(self) -> int:
         return int(self._core.__len__())
 
@@ -475,10 +482,17 @@ class HNSWIndex:
         ----------
         path : str or path-like
         mmap : bool, default False
-            Map the file instead of reading it: loading costs no copy of the
-            vectors, and processes mapping the same file share its pages. The
-            index stays fully usable; the first ``add`` or ``remove`` copies
-            it into memory. The file must not be modified while mapped.
+            Map the file instead of reading it into memory: searches read the
+            vectors and links from the mapping, so the process holds no copy
+            of them (:attr:`memory_bytes` counts only the upper-level links
+            and the id map), processes mapping the same file share its pages,
+            and the operating system may evict them under memory pressure.
+            Loading still reads the whole file once, through the page cache,
+            to verify it (checksum and every link), as for ``mmap=False``: a
+            graph is only safe to walk once its links are known to be in
+            range. The index stays fully usable; the first ``add`` or
+            ``remove`` copies it into memory. The file must not be modified
+            while mapped.
 
         Raises
         ------

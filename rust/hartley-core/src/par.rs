@@ -30,9 +30,15 @@ impl Threads {
         Threads::new(1)
     }
 
-    /// As many threads as the machine reports available cores.
+    /// As many threads as the machine reports available cores (asked once per
+    /// process: on Linux the answer reads cgroup files, which costs more than
+    /// a small search).
     pub fn all() -> Self {
-        Threads::new(std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
+        static CORES: OnceLock<usize> = OnceLock::new();
+        Threads::new(
+            *CORES
+                .get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get)),
+        )
     }
 
     /// The thread count.

@@ -3,20 +3,43 @@
 //! A kernel compares one query with one stored vector, or with four at once:
 //! the four-way form streams four rows from memory side by side, which keeps
 //! more cache misses in flight than one row at a time (the graph walk is
-//! bound by memory latency, not arithmetic). The search and build loops are
-//! generic over the kernel and compiled once per instruction-set tier (see
-//! `ops.rs`), so the kernels inline into them.
+//! bound by memory latency, not arithmetic). The arithmetic is the crate's
+//! shared kernels: [`crate::simd::f32`] for floats and the popcount kernels of
+//! [`crate::bits::popcount`] for codes. Each kernel type names the
+//! instruction-set [`Tier`] its loops must be compiled for; the search and
+//! build loops are generic over the kernel and compiled for that tier (see
+//! `ops.rs`), so the kernel inlines into them and is chosen once per call of
+//! `search`, `add` or `remove`, never per distance.
 //!
 //! Conventions follow hnswlib: `l2` is the squared Euclidean distance,
 //! `ip` is `1 - <q, x>`, `cosine` is `1 - <q, x>` on normalised vectors, and
 //! `hamming` counts differing bits of packed codes.
-//!
-//! The Hamming kernel is a local popcount over 64-bit words; it should move to
-//! the shared `bits` kernels once those exist.
+
+use crate::bits::popcount;
+
+/// Instruction-set tier a kernel's loops are compiled for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Tier {
+    /// No target features.
+    Plain,
+    /// Scalar `popcnt`.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Popcnt,
+    /// AVX2, FMA and `popcnt`.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Avx2,
+    /// AVX-512F/BW with `VPOPCNTDQ`, and everything of [`Tier::Avx2`].
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Avx512,
+}
 
 /// A distance on stored rows. `q` and the rows point at `len` elements of the
 /// kernel's element type (f32, or u64 words for codes).
 pub(crate) trait Kernel: Copy + Send + Sync {
+    /// The tier the loops around this kernel are compiled for. A kernel
+    /// value exists only when the CPU has its tier.
+    const TIER: Tier;
+
     /// Distance between two stored vectors.
     ///
     /// # Safety
@@ -36,9 +59,6 @@ pub(crate) struct DotPortable(pub usize);
 /// Squared Euclidean distance, portable.
 #[derive(Clone, Copy)]
 pub(crate) struct L2Portable(pub usize);
-/// Hamming distance over `.0` 64-bit words.
-#[derive(Clone, Copy)]
-pub(crate) struct Hamming(pub usize);
 
 #[inline(always)]
 unsafe fn f32s<'a>(p: *const u8, n: usize) -> &'a [f32] {
@@ -47,6 +67,7 @@ unsafe fn f32s<'a>(p: *const u8, n: usize) -> &'a [f32] {
 }
 
 impl Kernel for DotPortable {
+    const TIER: Tier = Tier::Plain;
     #[inline(always)]
     unsafe fn one(&self, q: *const u8, x: *const u8) -> f32 {
         // SAFETY: forwarded from the caller.
@@ -56,11 +77,12 @@ impl Kernel for DotPortable {
     #[inline(always)]
     unsafe fn four(&self, q: *const u8, x: [*const u8; 4]) -> [f32; 4] {
         // SAFETY: forwarded from the caller.
-        x.map(|p| unsafe { self.one(q, p) })
+        unsafe { four_by_one(self, q, x) }
     }
 }
 
 impl Kernel for L2Portable {
+    const TIER: Tier = Tier::Plain;
     #[inline(always)]
     unsafe fn one(&self, q: *const u8, x: *const u8) -> f32 {
         // SAFETY: forwarded from the caller.
@@ -70,35 +92,92 @@ impl Kernel for L2Portable {
     #[inline(always)]
     unsafe fn four(&self, q: *const u8, x: [*const u8; 4]) -> [f32; 4] {
         // SAFETY: forwarded from the caller.
-        x.map(|p| unsafe { self.one(q, p) })
+        unsafe { four_by_one(self, q, x) }
     }
 }
 
-impl Kernel for Hamming {
+/// Four rows one at a time (written out: an array `map` here would leave a
+/// closure call per row in the hot loop).
+///
+/// # Safety
+/// As [`Kernel::four`].
+#[inline(always)]
+unsafe fn four_by_one<K: Kernel>(k: &K, q: *const u8, x: [*const u8; 4]) -> [f32; 4] {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        [
+            k.one(q, x[0]),
+            k.one(q, x[1]),
+            k.one(q, x[2]),
+            k.one(q, x[3]),
+        ]
+    }
+}
+
+/// A popcount kernel of [`crate::bits::popcount`] and the tier it needs.
+pub(crate) trait Popcount: popcount::Kernel {
+    /// The tier whose target features the kernel's instructions need.
+    const TIER: Tier;
+}
+
+impl Popcount for popcount::Scalar {
+    const TIER: Tier = Tier::Plain;
+}
+impl Popcount for popcount::Popcnt {
+    const TIER: Tier = if cfg!(target_arch = "x86_64") {
+        Tier::Popcnt
+    } else {
+        Tier::Plain
+    };
+}
+#[cfg(target_arch = "x86_64")]
+impl Popcount for popcount::Avx2 {
+    const TIER: Tier = Tier::Avx2;
+}
+#[cfg(target_arch = "x86_64")]
+impl Popcount for popcount::Avx512 {
+    const TIER: Tier = Tier::Avx512;
+}
+
+/// Hamming distance over `words` 64-bit words, counted by popcount kernel `P`.
+#[derive(Clone, Copy)]
+pub(crate) struct Hamming<P> {
+    pub words: usize,
+    pub pop: P,
+}
+
+impl<P: Popcount> Hamming<P> {
+    #[inline(always)]
+    unsafe fn words<'a>(&self, p: *const u8) -> &'a [u64] {
+        // SAFETY: the caller guarantees `words` readable, 8-byte aligned u64.
+        unsafe { std::slice::from_raw_parts(p.cast::<u64>(), self.words) }
+    }
+}
+
+impl<P: Popcount> Kernel for Hamming<P> {
+    const TIER: Tier = P::TIER;
     #[inline(always)]
     unsafe fn one(&self, q: *const u8, x: *const u8) -> f32 {
-        let (q, x) = (q.cast::<u64>(), x.cast::<u64>());
-        let mut s = 0u32;
-        for i in 0..self.0 {
-            // SAFETY: i < len words are readable at both 8-byte aligned pointers.
-            s += unsafe { (*q.add(i) ^ *x.add(i)).count_ones() };
-        }
-        s as f32
+        // SAFETY: forwarded from the caller.
+        let (a, b) = unsafe { (self.words(q), self.words(x)) };
+        self.pop.xor_count(a, b) as f32
     }
     #[inline(always)]
     unsafe fn four(&self, q: *const u8, x: [*const u8; 4]) -> [f32; 4] {
-        let q = q.cast::<u64>();
-        let x = x.map(|p| p.cast::<u64>());
-        let mut s = [0u32; 4];
-        for i in 0..self.0 {
-            // SAFETY: i < len words are readable at every pointer.
-            let w = unsafe { *q.add(i) };
-            for j in 0..4 {
-                // SAFETY: as above.
-                s[j] += unsafe { (w ^ *x[j].add(i)).count_ones() };
-            }
-        }
-        s.map(|v| v as f32)
+        // SAFETY: forwarded from the caller, for the query and every row.
+        let (a, b) = unsafe {
+            (
+                self.words(q),
+                [
+                    self.words(x[0]),
+                    self.words(x[1]),
+                    self.words(x[2]),
+                    self.words(x[3]),
+                ],
+            )
+        };
+        let c = self.pop.xor_count4(a, b);
+        [c[0] as f32, c[1] as f32, c[2] as f32, c[3] as f32]
     }
 }
 
@@ -107,8 +186,15 @@ pub(crate) use x86::{DotAvx2, L2Avx2};
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::Kernel;
-    use std::arch::x86_64::*;
+    use super::{Kernel, Tier};
+    use crate::simd::f32::x86::{dot4_ptr, dot_ptr, l2sq4_ptr, l2sq_ptr};
+
+    // Arrays written out rather than `map`ped: a `map` here stays a call in
+    // the hot loop.
+    #[inline(always)]
+    fn rows(x: [*const u8; 4]) -> [*const f32; 4] {
+        [x[0].cast(), x[1].cast(), x[2].cast(), x[3].cast()]
+    }
 
     /// `1 - <q, x>` with AVX2 and FMA. Only constructed once both were detected.
     #[derive(Clone, Copy)]
@@ -117,160 +203,33 @@ mod x86 {
     #[derive(Clone, Copy)]
     pub(crate) struct L2Avx2(pub usize);
 
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn hsum(v: __m256) -> f32 {
-        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        let s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        _mm_cvtss_f32(s)
-    }
-
-    /// Sums `f(q_i, x_i)` lane-wise over `n` floats into one accumulator
-    /// (two interleaved for latency), plus a scalar tail.
-    macro_rules! kernel_one {
-        ($name:ident, $step:expr, $tail:expr) => {
-            /// # Safety
-            /// AVX2+FMA present; `n` floats readable at `q` and `x`.
-            #[inline]
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn $name(q: *const f32, x: *const f32, n: usize) -> f32 {
-                let mut a = [_mm256_setzero_ps(); 4];
-                let mut i = 0;
-                while i + 32 <= n {
-                    for (j, acc) in a.iter_mut().enumerate() {
-                        // SAFETY: i + 8 j + 8 <= i + 32 <= n.
-                        unsafe {
-                            *acc = $step(
-                                _mm256_loadu_ps(q.add(i + 8 * j)),
-                                _mm256_loadu_ps(x.add(i + 8 * j)),
-                                *acc,
-                            );
-                        }
-                    }
-                    i += 32;
-                }
-                let (mut a0, a1) = (_mm256_add_ps(a[0], a[2]), _mm256_add_ps(a[1], a[3]));
-                while i + 8 <= n {
-                    // SAFETY: i + 8 <= n.
-                    unsafe {
-                        a0 = $step(_mm256_loadu_ps(q.add(i)), _mm256_loadu_ps(x.add(i)), a0);
-                    }
-                    i += 8;
-                }
-                let mut s = hsum(_mm256_add_ps(a0, a1));
-                while i < n {
-                    // SAFETY: i < n.
-                    s += unsafe { $tail(*q.add(i), *x.add(i)) };
-                    i += 1;
-                }
-                s
-            }
-        };
-    }
-
-    /// Four rows against one query: the query is loaded once per block.
-    macro_rules! kernel_four {
-        ($name:ident, $step:expr, $tail:expr) => {
-            /// # Safety
-            /// AVX2+FMA present; `n` floats readable at `q` and at each `x`.
-            #[inline]
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn $name(q: *const f32, x: [*const f32; 4], n: usize) -> [f32; 4] {
-                // Two accumulators per row: eight independent FMA chains keep
-                // both FMA pipes busy when the rows are already in cache.
-                let mut acc = [_mm256_setzero_ps(); 4];
-                let mut bcc = [_mm256_setzero_ps(); 4];
-                let mut i = 0;
-                while i + 16 <= n {
-                    // SAFETY: i + 16 <= n for the query and every row.
-                    unsafe {
-                        let qa = _mm256_loadu_ps(q.add(i));
-                        let qb = _mm256_loadu_ps(q.add(i + 8));
-                        for j in 0..4 {
-                            acc[j] = $step(qa, _mm256_loadu_ps(x[j].add(i)), acc[j]);
-                            bcc[j] = $step(qb, _mm256_loadu_ps(x[j].add(i + 8)), bcc[j]);
-                        }
-                    }
-                    i += 16;
-                }
-                while i + 8 <= n {
-                    // SAFETY: i + 8 <= n for the query and every row.
-                    unsafe {
-                        let qv = _mm256_loadu_ps(q.add(i));
-                        for j in 0..4 {
-                            acc[j] = $step(qv, _mm256_loadu_ps(x[j].add(i)), acc[j]);
-                        }
-                    }
-                    i += 8;
-                }
-                let mut out = [0.0f32; 4];
-                for j in 0..4 {
-                    out[j] = hsum(_mm256_add_ps(acc[j], bcc[j]));
-                }
-                while i < n {
-                    for j in 0..4 {
-                        // SAFETY: i < n.
-                        out[j] += unsafe { $tail(*q.add(i), *x[j].add(i)) };
-                    }
-                    i += 1;
-                }
-                out
-            }
-        };
-    }
-
-    #[inline(always)]
-    unsafe fn fma_dot(a: __m256, b: __m256, acc: __m256) -> __m256 {
-        // SAFETY: only reached from AVX2+FMA functions.
-        unsafe { _mm256_fmadd_ps(a, b, acc) }
-    }
-    #[inline(always)]
-    unsafe fn fma_l2(a: __m256, b: __m256, acc: __m256) -> __m256 {
-        // SAFETY: only reached from AVX2+FMA functions.
-        unsafe {
-            let d = _mm256_sub_ps(a, b);
-            _mm256_fmadd_ps(d, d, acc)
-        }
-    }
-    #[inline(always)]
-    fn mul(a: f32, b: f32) -> f32 {
-        a * b
-    }
-    #[inline(always)]
-    fn sq(a: f32, b: f32) -> f32 {
-        (a - b) * (a - b)
-    }
-
-    kernel_one!(dot_one, fma_dot, mul);
-    kernel_one!(l2_one, fma_l2, sq);
-    kernel_four!(dot_four, fma_dot, mul);
-    kernel_four!(l2_four, fma_l2, sq);
-
     impl Kernel for DotAvx2 {
+        const TIER: Tier = Tier::Avx2;
         #[inline(always)]
         unsafe fn one(&self, q: *const u8, x: *const u8) -> f32 {
             // SAFETY: constructed only when AVX2+FMA were detected; the caller
             // guarantees the lengths.
-            1.0 - unsafe { dot_one(q.cast(), x.cast(), self.0) }
+            1.0 - unsafe { dot_ptr(q.cast(), x.cast(), self.0) }
         }
         #[inline(always)]
         unsafe fn four(&self, q: *const u8, x: [*const u8; 4]) -> [f32; 4] {
             // SAFETY: as in `one`.
-            unsafe { dot_four(q.cast(), x.map(|p| p.cast()), self.0) }.map(|d| 1.0 - d)
+            let d = unsafe { dot4_ptr(q.cast(), rows(x), self.0) };
+            [1.0 - d[0], 1.0 - d[1], 1.0 - d[2], 1.0 - d[3]]
         }
     }
 
     impl Kernel for L2Avx2 {
+        const TIER: Tier = Tier::Avx2;
         #[inline(always)]
         unsafe fn one(&self, q: *const u8, x: *const u8) -> f32 {
             // SAFETY: as for DotAvx2.
-            unsafe { l2_one(q.cast(), x.cast(), self.0) }
+            unsafe { l2sq_ptr(q.cast(), x.cast(), self.0) }
         }
         #[inline(always)]
         unsafe fn four(&self, q: *const u8, x: [*const u8; 4]) -> [f32; 4] {
             // SAFETY: as for DotAvx2.
-            unsafe { l2_four(q.cast(), x.map(|p| p.cast()), self.0) }
+            unsafe { l2sq4_ptr(q.cast(), rows(x), self.0) }
         }
     }
 }
@@ -337,16 +296,40 @@ mod tests {
     }
 
     #[test]
-    fn hamming_counts_bits() {
+    fn hamming_counts_bits_on_every_popcount_tier() {
         let a: Vec<u64> = vec![0xFF00, 1, u64::MAX, 0, 7];
         let b: Vec<u64> = vec![0x0F00, 0, u64::MAX, 5, 7];
-        let k = Hamming(2);
         let (pa, pb) = (a.as_ptr().cast::<u8>(), b.as_ptr().cast::<u8>());
-        // SAFETY: two words readable at each pointer (plus offsets below 5).
-        unsafe {
-            assert_eq!(k.one(pa, pb), 5.0);
-            let f = k.four(pa, [pb, pa, b[2..].as_ptr().cast(), a[2..].as_ptr().cast()]);
-            assert_eq!(f, [5.0, 0.0, 57.0, 57.0]);
+        for level in crate::simd::available() {
+            crate::with_kernel!(level, |pop| {
+                let k = Hamming { words: 2, pop };
+                // SAFETY: two words readable at each pointer (plus offsets below 5).
+                unsafe {
+                    assert_eq!(k.one(pa, pb), 5.0, "{level:?}");
+                    let f = k.four(pa, [pb, pa, b[2..].as_ptr().cast(), a[2..].as_ptr().cast()]);
+                    assert_eq!(f, [5.0, 0.0, 57.0, 57.0], "{level:?}");
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn long_codes_count_every_word() {
+        // 16 words: long enough for the vector popcount paths.
+        let a: Vec<u64> = (0..16u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .collect();
+        let b: Vec<u64> = (0..16u64).map(|i| !i).collect();
+        let want: u32 = a.iter().zip(&b).map(|(x, y)| (x ^ y).count_ones()).sum();
+        let (pa, pb) = (a.as_ptr().cast::<u8>(), b.as_ptr().cast::<u8>());
+        for level in crate::simd::available() {
+            crate::with_kernel!(level, |pop| {
+                let k = Hamming { words: 16, pop };
+                // SAFETY: 16 words readable at each pointer.
+                let (one, four) = unsafe { (k.one(pa, pb), k.four(pa, [pb; 4])) };
+                assert_eq!(one, want as f32, "{level:?}");
+                assert_eq!(four, [want as f32; 4], "{level:?}");
+            });
         }
     }
 }

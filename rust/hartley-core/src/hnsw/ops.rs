@@ -1,17 +1,18 @@
 //! Run-time dispatch: the hot loops of `search.rs` and `build.rs` compiled
-//! once per instruction-set tier, with the distance kernel inlined, and an
-//! [`Engine`] that picks the tier the CPU (and the process-wide cap) allows.
+//! for the instruction-set tier of their distance kernel, with the kernel
+//! inlined, and [`with_engine`], which picks the kernel the CPU (and the
+//! process-wide cap) allows, once per operation.
 
 use super::build::{insert, repair, Build};
-use super::dist::{DotPortable, Hamming, Kernel, L2Portable};
+use super::dist::{DotPortable, Hamming, Kernel, L2Portable, Tier};
 use super::graph::{Bitset, View};
 use super::params::Layout;
 use super::search::{exact, knn, Scratch};
-use crate::simd::Level;
 
 /// Generates one wrapper per tier around a generic `inline(always)` function.
 macro_rules! tiered {
-    ($plain:ident, $pop:ident, $avx:ident, $inner:ident, ($($a:ident : $t:ty),*) -> $r:ty) => {
+    ($plain:ident, $pop:ident, $avx:ident, $avx512:ident, $inner:ident,
+     ($($a:ident : $t:ty),*) -> $r:ty) => {
         #[allow(clippy::too_many_arguments)]
         unsafe fn $plain<K: Kernel>($($a: $t),*) -> $r {
             // SAFETY: forwarded from the caller.
@@ -31,16 +32,23 @@ macro_rules! tiered {
             // SAFETY: forwarded from the caller.
             unsafe { $inner::<K>($($a),*) }
         }
+        #[allow(clippy::too_many_arguments)]
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,avx2,fma,popcnt")]
+        unsafe fn $avx512<K: Kernel>($($a: $t),*) -> $r {
+            // SAFETY: forwarded from the caller.
+            unsafe { $inner::<K>($($a),*) }
+        }
     };
 }
 
-tiered!(knn_p, knn_c, knn_a, knn,
+tiered!(knn_p, knn_c, knn_a, knn_x, knn,
     (g: &View, k: &K, entry: u32, max_level: usize, q: *const u8, ef: usize, kk: usize,
      allow: Option<&Bitset>, sc: &mut Scratch, out: &mut Vec<(f32, u32)>) -> ());
-tiered!(exact_p, exact_c, exact_a, exact,
+tiered!(exact_p, exact_c, exact_a, exact_x, exact,
     (g: &View, k: &K, q: *const u8, kk: usize, allow: &Bitset, sc: &mut Scratch,
      out: &mut Vec<(f32, u32)>) -> ());
-tiered!(insert_p, insert_c, insert_a, insert,
+tiered!(insert_p, insert_c, insert_a, insert_x, insert,
     (b: &Build, k: &K, s: u32, sc: &mut Scratch) -> ());
 
 #[inline(always)]
@@ -55,41 +63,37 @@ unsafe fn repair_dyn<K: Kernel>(
     // SAFETY: forwarded from the caller.
     unsafe { repair(g, k, u, l, &dead, sc) }
 }
-tiered!(repair_p, repair_c, repair_a, repair_dyn,
+tiered!(repair_p, repair_c, repair_a, repair_x, repair_dyn,
     (g: &View, k: &K, u: u32, l: usize, dead: &(dyn Fn(u32) -> bool + Sync),
      sc: &mut Scratch) -> bool);
 
-/// Instruction-set tier of the compiled loops.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Tier {
-    Plain,
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-    Popcnt,
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-    Avx2,
-}
-
-/// A kernel and the tier its loops run on.
+/// A distance kernel, whose type fixes the tier its loops run on.
 #[derive(Clone, Copy)]
 pub(crate) struct Engine<K> {
     pub k: K,
-    pub tier: Tier,
 }
 
+/// Calls the wrapper of the kernel's tier. The match is on a constant of the
+/// kernel type, so only that tier's wrapper is compiled for each kernel.
 macro_rules! call {
-    ($self:ident, $p:ident, $c:ident, $a:ident, ($($x:expr),*)) => {
-        match $self.tier {
+    ($self:ident, $p:ident, $c:ident, $a:ident, $x:ident, ($($arg:expr),*)) => {
+        match K::TIER {
             // SAFETY: plain code runs anywhere; the caller upholds the loop's contract.
-            Tier::Plain => unsafe { $p::<K>($($x),*) },
+            Tier::Plain => unsafe { $p::<K>($($arg),*) },
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: this tier is only chosen when popcnt was detected.
-            Tier::Popcnt => unsafe { $c::<K>($($x),*) },
+            // SAFETY: a kernel of this tier exists only when popcnt was detected.
+            Tier::Popcnt => unsafe { $c::<K>($($arg),*) },
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: this tier is only chosen when AVX2, FMA and popcnt were detected.
-            Tier::Avx2 => unsafe { $a::<K>($($x),*) },
+            // SAFETY: a kernel of this tier exists only when AVX2, FMA and
+            // popcnt were detected.
+            Tier::Avx2 => unsafe { $a::<K>($($arg),*) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: a kernel of this tier exists only when AVX-512F/BW,
+            // VPOPCNTDQ, AVX2, FMA and popcnt were detected.
+            Tier::Avx512 => unsafe { $x::<K>($($arg),*) },
             #[cfg(not(target_arch = "x86_64"))]
             // SAFETY: as for Plain.
-            _ => unsafe { $p::<K>($($x),*) },
+            _ => unsafe { $p::<K>($($arg),*) },
         }
     };
 }
@@ -117,6 +121,7 @@ impl<K: Kernel> Engine<K> {
             knn_p,
             knn_c,
             knn_a,
+            knn_x,
             (g, &self.k, entry, max_level, q, ef, kk, allow, sc, out)
         )
     }
@@ -139,6 +144,7 @@ impl<K: Kernel> Engine<K> {
             exact_p,
             exact_c,
             exact_a,
+            exact_x,
             (g, &self.k, q, kk, allow, sc, out)
         )
     }
@@ -148,7 +154,14 @@ impl<K: Kernel> Engine<K> {
     /// # Safety
     /// As [`insert`].
     pub unsafe fn insert(&self, b: &Build, s: u32, sc: &mut Scratch) {
-        call!(self, insert_p, insert_c, insert_a, (b, &self.k, s, sc))
+        call!(
+            self,
+            insert_p,
+            insert_c,
+            insert_a,
+            insert_x,
+            (b, &self.k, s, sc)
+        )
     }
 
     /// See [`repair`].
@@ -168,22 +181,24 @@ impl<K: Kernel> Engine<K> {
             repair_p,
             repair_c,
             repair_a,
+            repair_x,
             (g, &self.k, u, l, dead, sc)
         )
     }
 }
 
-/// Runs `$body` with `$e` bound to the engine for `$metric` on this CPU.
+/// Runs `$body` with `$e` bound to the engine for `$metric` on this CPU
+/// (the tier of [`crate::simd::level`]: detected, lowered by the cap).
 macro_rules! with_engine {
     ($metric:expr, $lay:expr, |$e:ident| $body:expr) => {{
         let lay: &$crate::hnsw::params::Layout = $lay;
-        let (tier, fast) = $crate::hnsw::ops::tier();
+        let level = $crate::simd::level();
+        let fast = $crate::hnsw::ops::float_simd(level);
         match ($metric, fast) {
             #[cfg(target_arch = "x86_64")]
             ($crate::hnsw::params::Metric::Cosine | $crate::hnsw::params::Metric::Ip, true) => {
                 let $e = $crate::hnsw::ops::Engine {
                     k: $crate::hnsw::dist::DotAvx2(lay.kernel_len),
-                    tier,
                 };
                 $body
             }
@@ -191,47 +206,37 @@ macro_rules! with_engine {
             ($crate::hnsw::params::Metric::L2, true) => {
                 let $e = $crate::hnsw::ops::Engine {
                     k: $crate::hnsw::dist::L2Avx2(lay.kernel_len),
-                    tier,
                 };
                 $body
             }
             ($crate::hnsw::params::Metric::Cosine | $crate::hnsw::params::Metric::Ip, _) => {
                 let $e = $crate::hnsw::ops::Engine {
                     k: $crate::hnsw::ops::portable_dot(lay),
-                    tier,
                 };
                 $body
             }
             ($crate::hnsw::params::Metric::L2, _) => {
                 let $e = $crate::hnsw::ops::Engine {
                     k: $crate::hnsw::ops::portable_l2(lay),
-                    tier,
                 };
                 $body
             }
             ($crate::hnsw::params::Metric::Hamming, _) => {
-                let $e = $crate::hnsw::ops::Engine {
-                    k: $crate::hnsw::ops::hamming(lay),
-                    tier,
-                };
-                $body
+                $crate::with_kernel!(level, |pop| {
+                    let $e = $crate::hnsw::ops::Engine {
+                        k: $crate::hnsw::ops::hamming(lay, pop),
+                    };
+                    $body
+                })
             }
         }
     }};
 }
 pub(crate) use with_engine;
 
-/// The tier to run on now, and whether the AVX2 float kernels may be used.
-pub(crate) fn tier() -> (Tier, bool) {
-    match crate::simd::level() {
-        Level::Portable => (Tier::Plain, false),
-        #[cfg(target_arch = "x86_64")]
-        Level::Popcnt => (Tier::Popcnt, false),
-        #[cfg(target_arch = "x86_64")]
-        _ => (Tier::Avx2, true),
-        #[cfg(not(target_arch = "x86_64"))]
-        _ => (Tier::Plain, false),
-    }
+/// Whether the AVX2 float kernels may run on `level`.
+pub(crate) fn float_simd(level: crate::simd::Level) -> bool {
+    cfg!(target_arch = "x86_64") && level >= crate::simd::Level::Avx2
 }
 
 pub(crate) fn portable_dot(l: &Layout) -> DotPortable {
@@ -240,6 +245,9 @@ pub(crate) fn portable_dot(l: &Layout) -> DotPortable {
 pub(crate) fn portable_l2(l: &Layout) -> L2Portable {
     L2Portable(l.kernel_len)
 }
-pub(crate) fn hamming(l: &Layout) -> Hamming {
-    Hamming(l.kernel_len)
+pub(crate) fn hamming<P: super::dist::Popcount>(l: &Layout, pop: P) -> Hamming<P> {
+    Hamming {
+        words: l.kernel_len,
+        pop,
+    }
 }

@@ -54,6 +54,7 @@ pub(crate) struct Scratch {
     pub vis: Visited,
     pub cand: BinaryHeap<Near>,
     pub top: BinaryHeap<Far>,
+    pub best: BinaryHeap<ById>,
     pub buf: Vec<u32>,
     pub pairs: Vec<(f32, u32)>,
     pub sel: Vec<(f32, u32)>,
@@ -68,6 +69,7 @@ impl Scratch {
             vis: Visited::new(),
             cand: BinaryHeap::new(),
             top: BinaryHeap::new(),
+            best: BinaryHeap::new(),
             buf: Vec::new(),
             pairs: Vec::new(),
             sel: Vec::new(),
@@ -428,7 +430,10 @@ pub(crate) unsafe fn knn<K: Kernel>(
     out.extend(sc.top.drain().map(|Far(d, s)| (d, s)));
 }
 
-/// Exact scan over the allowed slots: the `kk` nearest (ties by lower slot), unordered.
+/// Exact scan over the allowed slots: the `kk` nearest, unordered. Ties are
+/// broken by the lower user id (not slot), as the final ordering of results
+/// and the exhaustive `BinaryIndex` do, so which of several equally distant
+/// items are kept does not depend on where they were stored.
 ///
 /// # Safety
 /// Every slot of `allow` is valid; `q` a query for `k`.
@@ -442,7 +447,7 @@ pub(crate) unsafe fn exact<K: Kernel>(
     sc: &mut Scratch,
     out: &mut Vec<(f32, u32)>,
 ) {
-    sc.top.clear();
+    sc.best.clear();
     let mut it = allow.iter().peekable();
     let mut chunk = [0u32; 4];
     loop {
@@ -460,31 +465,62 @@ pub(crate) unsafe fn exact<K: Kernel>(
             if let Some(&nx) = it.peek() {
                 prefetch(g.vec(nx), row_lines(g));
             }
-            let x = chunk.map(|s| g.vec(s));
+            let x = [
+                g.vec(chunk[0]),
+                g.vec(chunk[1]),
+                g.vec(chunk[2]),
+                g.vec(chunk[3]),
+            ];
             // SAFETY: allowed slots are valid.
             let ds = unsafe { k.four(q, x) };
             for j in 0..4 {
-                push_top(sc, ds[j], chunk[j], kk);
+                push_best(g, sc, ds[j], chunk[j], kk);
             }
         } else {
             for &s in &chunk[..m] {
                 // SAFETY: as above.
                 let d = unsafe { k.one(q, g.vec(s)) };
-                push_top(sc, d, s, kk);
+                push_best(g, sc, d, s, kk);
             }
             break;
         }
     }
     out.clear();
-    out.extend(sc.top.drain().map(|Far(d, s)| (d, s)));
+    out.extend(sc.best.drain().map(|ById(d, _, s)| (d, s)));
+}
+
+/// A scanned item ordered by distance, then user id (the heap's top is the
+/// worst kept).
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) struct ById(pub f32, pub i64, pub u32);
+
+impl Eq for ById {}
+impl Ord for ById {
+    #[inline(always)]
+    fn cmp(&self, o: &Self) -> Cmp {
+        self.0.total_cmp(&o.0).then(self.1.cmp(&o.1))
+    }
+}
+impl PartialOrd for ById {
+    #[inline(always)]
+    fn partial_cmp(&self, o: &Self) -> Option<Cmp> {
+        Some(self.cmp(o))
+    }
 }
 
 #[inline(always)]
-fn push_top(sc: &mut Scratch, d: f32, s: u32, kk: usize) {
-    if sc.top.len() < kk {
-        sc.top.push(Far(d, s));
-    } else if sc.top.peek().is_some_and(|w| Far(d, s) < *w) {
-        sc.top.pop();
-        sc.top.push(Far(d, s));
+fn push_best(g: &View, sc: &mut Scratch, d: f32, s: u32, kk: usize) {
+    let full = sc.best.len() >= kk;
+    // Most scanned items are farther than the kept worst: decide on the
+    // distance alone before reading the id from the row.
+    if full && sc.best.peek().is_some_and(|w| d > w.0) {
+        return;
+    }
+    let item = ById(d, g.id(s), s);
+    if !full {
+        sc.best.push(item);
+    } else if sc.best.peek().is_some_and(|w| item < *w) {
+        sc.best.pop();
+        sc.best.push(item);
     }
 }

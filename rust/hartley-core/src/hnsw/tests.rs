@@ -266,3 +266,43 @@ fn cancelled_add_rolls_back_and_leaves_a_valid_index() {
     .unwrap();
     assert_eq!(idx.len(), live.len() + 50);
 }
+
+#[test]
+fn filtered_exact_scan_breaks_ties_by_the_lower_user_id() {
+    // Forty identical codes stored with ids in decreasing order (slot order
+    // and id order disagree), among other codes far from them.
+    let (bits, bytes) = (64, 8);
+    let mut codes = vec![0u8; 40 * bytes];
+    let mut s = 3u64;
+    for _ in 0..400 {
+        s = splitmix(s);
+        codes.extend_from_slice(&(s | 0xFFFF).to_le_bytes());
+    }
+    let ids: Vec<i64> = (0..440).map(|i| 1000 - i as i64).collect();
+    let mut idx = Hnsw::new(params(Metric::Hamming, bits)).unwrap();
+    idx.add(
+        Vectors::Codes(&codes),
+        Some(&ids),
+        Threads::new(1),
+        &Control::new(),
+    )
+    .unwrap();
+    // A selective filter (the exact scan) allowing thirty of the duplicates.
+    let allowed: Vec<i64> = ids[5..35].to_vec();
+    for k in [1usize, 3, 10] {
+        let (d, got) = idx
+            .search(
+                Vectors::Codes(&[0u8; 8]),
+                k,
+                None,
+                Some(Filter::Ids(&allowed)),
+                Threads::new(1),
+                &Control::new(),
+            )
+            .unwrap();
+        let mut want = allowed.clone();
+        want.sort();
+        assert_eq!(got, want[..k].to_vec(), "k = {k}");
+        assert!(d.iter().all(|&x| x == 0.0));
+    }
+}
