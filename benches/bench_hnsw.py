@@ -290,13 +290,28 @@ def markdown(res: dict[str, Any], smoke: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def section(float_body: str, hamming_body: str | None) -> str:
-    """The whole "hnsw" section: float part, Hamming part, machine."""
-    parts = [float_body]
-    if hamming_body:
-        parts.append(hamming_body)
-    parts.append("### Machine\n\n" + machine_markdown(PEER_DISTS) + "\n")
-    return "\n".join(parts)
+def float_body(res: dict[str, Any], smoke: bool) -> str:
+    return markdown(res, smoke) + f"\nRun on {res['date']} with `{res['command']}`.\n"
+
+
+def hamming_body(res: dict[str, Any]) -> str:
+    return _hnsw_hamming.markdown(res) + f"Run on {res['date']} with `{res['command']}`.\n"
+
+
+def section(body: str) -> str:
+    """A section of BENCHMARKS.md: the float part ("hnsw") or the Hamming
+    part ("hnsw_hamming"), each with the machine it ran on, so that either
+    can be rerun alone."""
+    return body + "\n### Machine\n\n" + machine_markdown(PEER_DISTS) + "\n"
+
+
+def write_sections(res: dict[str, Any] | None, ham: dict[str, Any] | None) -> None:
+    """Writes the sections there are results for."""
+    if res is not None:
+        write_md_section(ROOT / "BENCHMARKS.md", "hnsw", section(float_body(res, False)))
+    if ham is not None:
+        write_md_section(ROOT / "BENCHMARKS.md", "hnsw_hamming", section(hamming_body(ham)))
+    print(f"wrote {ROOT / 'BENCHMARKS.md'}")
 
 
 def targets(res: dict[str, Any], smoke: bool) -> list[str]:
@@ -471,19 +486,15 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benches/bench_hnsw.py " + " ".join(sys.argv[1:] if argv is None else argv)
     command = command.strip()
 
-    def float_body(res: dict[str, Any], smoke: bool) -> str:
-        return markdown(res, smoke) + f"\nRun on {res['date']} with `{res['command']}`.\n"
-
-    def hamming_body(res: dict[str, Any]) -> str:
-        return _hnsw_hamming.markdown(res) + f"Run on {res['date']} with `{res['command']}`.\n"
-
     if args.replot:
-        res = json.loads(raw.read_text())
+        res = json.loads(raw.read_text()) if raw.exists() else None
         ham = json.loads(raw_ham.read_text()) if raw_ham.exists() else None
-        plot(res, PLOT)
-        body = section(float_body(res, False), ham and hamming_body(ham))
-        write_md_section(ROOT / "BENCHMARKS.md", "hnsw", body)
-        print(f"wrote {ROOT / 'BENCHMARKS.md'} and {PLOT}")
+        if res is None and ham is None:
+            ap.error(f"no results in {raw.parent}: run the bench first")
+        if res is not None:
+            plot(res, PLOT)
+            print(f"wrote {PLOT}")
+        write_sections(res, ham)
         return 0
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     res: dict[str, Any] | None = None
@@ -506,12 +517,10 @@ def main(argv: list[str] | None = None) -> int:
         if not smoke:
             raw_ham.parent.mkdir(parents=True, exist_ok=True)
             raw_ham.write_text(json.dumps(ham, indent=1))
-    if res is None and raw.exists():
-        res = json.loads(raw.read_text())
-    if ham is None and raw_ham.exists():
-        ham = json.loads(raw_ham.read_text())
-    body = section(float_body(res, args.smoke) if res else "", ham and hamming_body(ham))
-    print("\n" + body)
+    if res is not None:
+        print("\n" + float_body(res, args.smoke))
+    if ham is not None:
+        print("\n" + hamming_body(ham))
     if args.smoke:
         try:
             import tempfile
@@ -523,12 +532,10 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             print("  plot skipped: matplotlib is not installed (a bench extra)")
     if args.write:
-        if res is None:
-            ap.error(f"no float results in {raw}: run the float part first")
-        if args.only != "hamming":
+        if res is not None:
             plot(res, PLOT)
-        write_md_section(ROOT / "BENCHMARKS.md", "hnsw", body)
-        print(f"wrote {ROOT / 'BENCHMARKS.md'} and {PLOT}")
+            print(f"wrote {PLOT}")
+        write_sections(res, ham)
     return 1 if failed else 0
 
 
