@@ -286,6 +286,43 @@ def test_asymmetric_distance_is_cosine_to_the_dequantized_code(kw: dict) -> None
         assert np.allclose(d[r], 1 - cos[r, i[r]], atol=2e-4)
 
 
+@pytest.mark.parametrize("bits", [1, 2])
+def test_asymmetric_reranks_the_hamming_short_list(bits: int) -> None:
+    x = clustered(3000, 32, seed=3)
+    index = BinaryIndex.from_vectors(x, bits=bits, rescore=None)
+    b = index.binarizer
+    assert b is not None
+    codes = b.transform(x)
+    deq = b.dequantize(codes).astype(np.float64)
+    q = x[:5]
+    cos = (q @ deq.T) / np.linalg.norm(deq, axis=1)
+    for shortlist in (None, 40, 500):
+        d, i = index.search(q, k=8, asymmetric=True, shortlist=shortlist)
+        size = 256 if shortlist is None else shortlist  # max(8 * 8, 256)
+        _, short = brute_hamming(b.transform(q), codes, size)
+        for r in range(5):
+            # The best 8 of the Hamming short list (ties there to the lower id).
+            assert set(i[r]) <= set(short[r])
+            assert np.allclose(d[r], np.sort(1 - cos[r, short[r]])[:8], atol=2e-4)
+            assert np.allclose(d[r], 1 - cos[r, i[r]], atol=2e-4)
+    # A short list as long as the index scores every code asymmetrically.
+    d_all, i_all = index.search(q, k=8, asymmetric=True, shortlist=len(x))
+    for r in range(5):
+        assert np.allclose(d_all[r], np.sort(1 - cos[r])[:8], atol=2e-4)
+
+
+def test_asymmetric_short_list_keeps_recall_and_is_thread_independent() -> None:
+    x = clustered(6000, 64, seed=4)
+    q, db = x[:100], x[100:]
+    gt = np.argsort(-(q @ db.T), axis=1)[:, :10]
+    index = BinaryIndex.from_vectors(db)
+    short = index.search(q, k=10, asymmetric=True, oversample=4)
+    full = index.search(q, k=10, asymmetric=True, oversample=4, shortlist=len(db))
+    assert recall(short[1], gt) >= recall(full[1], gt) - 0.01
+    one = index.search(q, k=10, asymmetric=True, oversample=4, n_jobs=1)
+    assert np.array_equal(one[0], short[0]) and np.array_equal(one[1], short[1])
+
+
 def test_rescoring_returns_exact_cosine_and_high_recall() -> None:
     x = clustered(4000, 64)
     q, db = x[:100], x[100:]
@@ -364,6 +401,16 @@ def test_index_rejects_bad_input() -> None:
         BinaryIndex.from_vectors(x, rescore="float16")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"^oversample: must be at least 1"):
         vec.search(x[:1], k=1, oversample=0)
+    with pytest.raises(ValueError, match=r"^shortlist: only applies with asymmetric=True"):
+        vec.search(x[:1], k=1, shortlist=10)
+    with pytest.raises(ValueError, match=r"^shortlist: must be at least 1"):
+        vec.search(x[:1], k=1, asymmetric=True, shortlist=0)
+    with pytest.raises(ValueError, match=r"^shortlist: must be at least the 8 candidates kept"):
+        vec.search(x[:1], k=2, oversample=4, asymmetric=True, shortlist=7)
+    with pytest.raises(ValueError, match=r"^shortlist: must be at least the 2 candidates kept"):
+        vec.search(x[:1], k=2, rescore=False, asymmetric=True, shortlist=1)
+    with pytest.raises(TypeError, match=r"^shortlist: "):
+        vec.search(x[:1], k=1, asymmetric=True, shortlist=2.5)  # type: ignore[arg-type]
 
 
 def test_concurrent_searches_agree() -> None:

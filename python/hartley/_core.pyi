@@ -203,6 +203,7 @@ class BinaryIndex:
         vectors: _F32_2D | None,
         n_jobs: int | None,
         progress: bool,
+        shortlist: int | None = None,
     ) -> tuple[_F32_2D, npt.NDArray[np.int64]]: ...
     def save(self, path: str) -> None: ...
     @staticmethod

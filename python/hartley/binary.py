@@ -638,7 +638,10 @@ class BinaryIndex:
       cosine of the query with each code's vector of bin centres
       (:meth:`Binarizer.dequantize`); the dot products come from per-byte
       lookup tables built once per query, the norms of the dequantised codes
-      are kept per row. Distances are ``1 - estimated cosine``.
+      are kept per row. Distances are ``1 - estimated cosine``. A lookup per
+      code byte costs several popcounts, so the asymmetric score re-ranks a
+      short list kept by a Hamming scan (``shortlist`` of ``search``) rather
+      than scoring every code.
     - ``score="its"``: an information-theoretic similarity of two codes. Read
       the ``n`` bit positions as paired samples of two binary variables with
       the 2x2 table ``a`` (both 1), ``b`` (query only), ``c`` (code only),
@@ -831,6 +834,7 @@ class BinaryIndex:
         asymmetric: bool = False,
         score: Literal["hamming", "its"] = "hamming",
         rescore: bool | None = None,
+        shortlist: int | None = None,
         n_jobs: int | None = None,
         progress: bool = False,
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
@@ -848,12 +852,22 @@ class BinaryIndex:
             (default 4). Requires stored vectors.
         asymmetric : bool, default False
             Score float queries against the codes' bin centres (needs an index
-            from vectors and float queries).
+            from vectors and float queries). The asymmetric score re-ranks a
+            short list that an exhaustive Hamming scan keeps (see
+            ``shortlist``); the best ``k * oversample`` of it are then
+            rescored with the stored vectors, or the best ``k`` returned.
         score : {"hamming", "its"}, default "hamming"
             Code-to-code score of the scan (see the class docstring).
         rescore : bool, optional
             Rescore candidates with the stored vectors; default True when the
             index keeps vectors and the queries are floats.
+        shortlist : int, optional
+            With ``asymmetric=True``: Hamming candidates per query that the
+            asymmetric score re-ranks, at least the ``k * oversample`` kept
+            (``k`` without rescoring). Default ``max(8 * kept, 256)``, which
+            on real sentence embeddings loses under 0.005 recall@10 against
+            scoring every code asymmetrically; ``shortlist >= len(index)``
+            scores every code asymmetrically.
         n_jobs : int, optional
             Threads: None for the default, -1 for all cores.
         progress : bool, default False
@@ -903,6 +917,15 @@ class BinaryIndex:
                 raise ValueError("oversample: only applies when candidates are rescored")
         if asymmetric and not float_queries:
             raise ValueError("asymmetric: needs float query vectors, got packed codes")
+        if shortlist is not None:
+            shortlist = check_int(shortlist, "shortlist", 1)
+            if not asymmetric:
+                raise ValueError("shortlist: only applies with asymmetric=True")
+            kept = k * oversample if rescore else k
+            if shortlist < kept:
+                raise ValueError(
+                    f"shortlist: must be at least the {kept} candidates kept (k * oversample)"
+                )
         codes = projected = vectors = None
         if float_queries:
             assert self._binarizer is not None
@@ -915,8 +938,8 @@ class BinaryIndex:
                     if self._binarizer.rotation_ is not None
                     else z
                 )
-            else:
-                codes = self._binarizer._encode(z, n_jobs)
+            # Asymmetric scoring re-ranks a Hamming short list of these codes.
+            codes = self._binarizer._encode(z, n_jobs)
             if rescore:
                 vectors = x
         else:
@@ -931,6 +954,7 @@ class BinaryIndex:
             vectors,
             n_jobs,
             progress,
+            shortlist,
         )
         return d, i
 

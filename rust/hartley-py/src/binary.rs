@@ -271,7 +271,7 @@ impl PyBinaryIndex {
         })
     }
 
-    #[pyo3(signature = (k, oversample, score, rescore, codes, projected, vectors, n_jobs, progress))]
+    #[pyo3(signature = (k, oversample, score, rescore, codes, projected, vectors, n_jobs, progress, shortlist=None))]
     #[allow(clippy::too_many_arguments)]
     fn search<'py>(
         &self,
@@ -285,6 +285,7 @@ impl PyBinaryIndex {
         vectors: Option<PyReadonlyArray2<'_, f32>>,
         n_jobs: Option<isize>,
         progress: bool,
+        shortlist: Option<usize>,
     ) -> PyResult<SearchResult<'py>> {
         let score = match score {
             "hamming" => Score::Hamming,
@@ -292,7 +293,7 @@ impl PyBinaryIndex {
             "asymmetric" => Score::Asymmetric,
             other => {
                 return Err(PyValueError::new_err(format!(
-                    "score: must be 'hamming' or 'its', got {other:?}"
+                    "score: must be 'hamming', 'its' or 'asymmetric', got {other:?}"
                 )))
             }
         };
@@ -315,6 +316,7 @@ impl PyBinaryIndex {
             k,
             oversample,
             score,
+            shortlist,
             rescore,
             level: simd::level(),
         };

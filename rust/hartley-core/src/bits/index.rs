@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use super::binarize::{code_bytes, AsymmetricTable};
+use super::rerank::{asymmetric_distance, query_table, rerank_asymmetric, shortlist_len, ByteRows};
 use super::scan::{block_rows, drive, hamming_knn, Codes, Plan};
 use super::store::Store;
 use super::topk::{best_k, Neighbour};
@@ -119,8 +120,13 @@ pub struct SearchOptions {
     pub k: usize,
     /// With rescoring, `k * oversample` candidates are rescored.
     pub oversample: usize,
-    /// The score of the scan.
+    /// The score candidates are ranked by.
     pub score: Score,
+    /// With the asymmetric score, how many Hamming candidates per query are
+    /// re-ranked ([`super::rerank`]); `None` for
+    /// [`super::rerank::shortlist_len`]. At least the whole index scores
+    /// every row asymmetrically.
+    pub shortlist: Option<usize>,
     /// Whether to rescore candidates with the stored vectors.
     pub rescore: bool,
     /// SIMD tier of the popcount kernels.
@@ -132,7 +138,8 @@ pub struct SearchOptions {
 pub struct Queries<'a> {
     /// Number of queries.
     pub n: usize,
-    /// Packed codes, `n x code_bytes` (Hamming and ITS scores).
+    /// Packed codes, `n x code_bytes` (Hamming and ITS scores, and the
+    /// short list of asymmetric re-ranking).
     pub codes: Option<&'a [u8]>,
     /// Projected float queries, `n x quantizer.dim` (asymmetric score).
     pub projected: Option<&'a [f32]>,
@@ -507,18 +514,21 @@ impl BinaryIndex {
             opts.k
         };
         let db = self.codes();
+        let query_words = || -> Result<Vec<u64>> {
+            let codes = queries
+                .codes
+                .ok_or_else(|| Error::invalid("Q", "query codes are needed"))?;
+            if codes.len() != nq * code_bytes(self.n_bits) {
+                return Err(Error::invalid(
+                    "Q",
+                    format!("need {nq} codes of {} bits", self.n_bits),
+                ));
+            }
+            Ok(to_words(codes, self.n_bits))
+        };
         let candidates = match opts.score {
             Score::Hamming | Score::Its => {
-                let codes = queries
-                    .codes
-                    .ok_or_else(|| Error::invalid("Q", "query codes are needed"))?;
-                if codes.len() != nq * code_bytes(self.n_bits) {
-                    return Err(Error::invalid(
-                        "Q",
-                        format!("need {nq} codes of {} bits", self.n_bits),
-                    ));
-                }
-                let words = to_words(codes, self.n_bits);
+                let words = query_words()?;
                 let qs = Codes::new(&words, db.stride(), self.n_bits)?;
                 if opts.score == Score::Hamming {
                     hamming_knn(db, qs, first_k, opts.level, threads, ctl)?
@@ -536,7 +546,31 @@ impl BinaryIndex {
                 if proj.len() != nq * quant.dim {
                     return Err(Error::invalid("Q", "float queries of the wrong dimension"));
                 }
-                self.asymmetric_knn(quant, proj, nq, first_k, threads, ctl)?
+                let shortlist = match opts.shortlist {
+                    Some(0) => return Err(Error::invalid("shortlist", "must be at least 1")),
+                    Some(s) if s < first_k => {
+                        return Err(Error::invalid(
+                            "shortlist",
+                            format!("must be at least the {first_k} candidates kept"),
+                        ))
+                    }
+                    Some(s) => s,
+                    None => shortlist_len(first_k, self.n),
+                };
+                if shortlist >= self.n {
+                    self.asymmetric_knn(quant, proj, nq, first_k, threads, ctl)?
+                } else {
+                    let words = query_words()?;
+                    let qs = Codes::new(&words, db.stride(), self.n_bits)?;
+                    let short = hamming_knn(db, qs, shortlist, opts.level, threads, ctl)?;
+                    let rows = ByteRows {
+                        bytes: self.codes.bytes(),
+                        stride: stride_words(self.n_bits) * 8,
+                        width: code_bytes(self.n_bits),
+                    };
+                    let inv_norms = self.inv_norms.floats();
+                    rerank_asymmetric(quant, rows, inv_norms, proj, short, first_k, threads, ctl)?
+                }
             }
         };
         if !opts.rescore {
@@ -579,8 +613,11 @@ impl BinaryIndex {
         ctl: &Control,
     ) -> Result<Vec<Vec<Neighbour>>> {
         let stride = stride_words(self.n_bits) * 8;
-        let width = code_bytes(self.n_bits);
-        let bytes = self.codes.bytes();
+        let rows_of = ByteRows {
+            bytes: self.codes.bytes(),
+            stride,
+            width: code_bytes(self.n_bits),
+        };
         let dim = quant.dim;
         let shift = quant.rotated_mean();
         let inv_norms = self.inv_norms.floats();
@@ -596,30 +633,15 @@ impl BinaryIndex {
             threads,
             ctl,
             |qs| {
-                qs.map(|q| {
-                    let query = &proj[q * dim..(q + 1) * dim];
-                    let mut t = AsymmetricTable::new(query, &quant.centres, quant.bits);
-                    t.offset += query
-                        .iter()
-                        .zip(&shift)
-                        .map(|(a, b)| *a as f64 * *b as f64)
-                        .sum::<f64>();
-                    t
-                })
-                .collect::<Vec<_>>()
+                qs.map(|q| query_table(&proj[q * dim..(q + 1) * dim], quant, &shift))
+                    .collect::<Vec<_>>()
             },
-            |tables, _, slot, first, rows, best, _| {
-                let t = &tables[slot];
-                let bound = if best.len() >= k {
-                    best[k - 1].distance
-                } else {
-                    f32::INFINITY
-                };
-                for i in 0..rows {
-                    let id = first + i;
-                    let dot = t.offset + t.score(&bytes[id * stride..id * stride + width]) as f64;
-                    let d = (1.0 - dot * inv_norms[id] as f64) as f32;
-                    if d <= bound {
+            |tables, v, best, _| {
+                let t = &tables[v.slot];
+                let ids = v.first..v.first + v.rows;
+                for (id, &inv) in ids.clone().zip(&inv_norms[ids]) {
+                    let d = asymmetric_distance(t, rows_of.row(id), inv);
+                    if d < v.bound {
                         best.push(Neighbour {
                             distance: d,
                             id: id as u64,
@@ -656,26 +678,21 @@ pub fn its_knn(
         threads,
         ctl,
         |_| (),
-        |_, q, _, first, rows, best, s| {
-            let qrow = queries.row(q);
+        |_, v, best, s| {
+            let qrow = queries.row(v.query);
             let nq = kern.and_count(qrow, qrow);
-            let bound = if best.len() >= k {
-                best[k - 1].distance
-            } else {
-                f32::INFINITY
-            };
-            let floats = &mut s.floats[..rows];
+            let floats = &mut s.floats[..v.rows];
             kern.within(|kern| {
                 for (i, f) in floats.iter_mut().enumerate() {
-                    let r = db.row(first + i);
+                    let r = db.row(v.first + i);
                     *f = its_distance(kern.and_count(qrow, r), nq, kern.and_count(r, r), n, &table);
                 }
             });
             for (i, &d) in floats.iter().enumerate() {
-                if d <= bound {
+                if d < v.bound {
                     best.push(Neighbour {
                         distance: d,
-                        id: (first + i) as u64,
+                        id: (v.first + i) as u64,
                     });
                 }
             }

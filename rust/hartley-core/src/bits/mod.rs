@@ -7,6 +7,7 @@ pub mod index;
 pub mod io;
 pub mod pairwise;
 pub mod popcount;
+pub mod rerank;
 pub mod scan;
 pub mod store;
 pub mod topk;

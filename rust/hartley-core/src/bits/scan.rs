@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 use super::popcount::Kernel;
-use super::topk::{best_k, Histogram, Neighbour};
+use super::topk::{best_k, order, Histogram, Neighbour};
 use crate::error::{Error, Result};
 use crate::par::{Control, Threads};
 use crate::simd::Level;
@@ -118,11 +118,42 @@ pub struct Plan {
     pub max_distance: u32,
 }
 
-/// Runs `visit(prepared, query, slot, first_row, rows, best, scratch)` over every
-/// block for every query, where `visit` appends the block's candidates to
-/// `best` (which holds the current best `k` in order), and `prepare(queries)`
-/// builds per-query state once per task (`slot` indexes it); returns the `k`
-/// best per query.
+/// One call of the `visit` function of [`drive`]: a block of rows for one
+/// query.
+#[derive(Debug, Clone, Copy)]
+pub struct Visit {
+    /// The query.
+    pub query: usize,
+    /// Its index in the task's prepared state.
+    pub slot: usize,
+    /// First row of the block.
+    pub first: usize,
+    /// Rows in the block.
+    pub rows: usize,
+    /// The `k`-th best distance among the rows the task has seen so far, or
+    /// infinity while it has seen fewer than `k` candidates.
+    pub bound: f32,
+}
+
+/// Keeps the `k` best of `best` (unordered) and returns the largest of
+/// their distances.
+fn compact(best: &mut Vec<Neighbour>, k: usize) -> f32 {
+    best.select_nth_unstable_by(k - 1, order);
+    best.truncate(k);
+    best[k - 1].distance
+}
+
+/// Runs `visit(prepared, v, best, scratch)` over every block for every
+/// query, and returns the `k` best per query. `prepare(queries)` builds
+/// per-query state once per task (`v.slot` indexes it). `visit` appends to
+/// `best` every row of the block whose distance is below `v.bound`, or while
+/// the bound is infinite at least the block's `k` best: blocks come in
+/// increasing row order, so a row at the bound loses its tie to a kept row.
+///
+/// `best` is compacted lazily (once it holds `2k` candidates, by a linear
+/// selection without sorting), so the cost of keeping the top `k` does not
+/// grow with the number of blocks times `k log k`; the bound then lags the
+/// true `k`-th distance a little, which only lets a few more rows in.
 pub fn drive<P, G, F>(
     plan: Plan,
     threads: Threads,
@@ -132,7 +163,7 @@ pub fn drive<P, G, F>(
 ) -> Result<Vec<Vec<Neighbour>>>
 where
     G: Fn(std::ops::Range<usize>) -> P + Sync,
-    F: Fn(&P, usize, usize, usize, usize, &mut Vec<Neighbour>, &mut Scratch) + Sync,
+    F: Fn(&P, Visit, &mut Vec<Neighbour>, &mut Scratch) + Sync,
 {
     let Plan {
         n_rows,
@@ -154,13 +185,17 @@ where
     let tasks: Vec<(usize, usize)> = (0..q_chunks)
         .flat_map(|qc| (0..ranges).map(move |r| (qc, r)))
         .collect();
+    let compact_at = k.saturating_mul(2);
     let parts: Vec<Result<Vec<Vec<Neighbour>>>> = threads.install(|| {
         tasks
             .par_iter()
             .map(|&(qc, r)| {
                 let queries = qc * QUERY_CHUNK..((qc + 1) * QUERY_CHUNK).min(n_queries);
-                let mut best: Vec<Vec<Neighbour>> =
-                    queries.clone().map(|_| Vec::with_capacity(2 * k)).collect();
+                let mut best: Vec<Vec<Neighbour>> = queries
+                    .clone()
+                    .map(|_| Vec::with_capacity(compact_at.min(4096) + 64))
+                    .collect();
+                let mut bounds = vec![f32::INFINITY; queries.len()];
                 let mut scratch = Scratch {
                     ints: vec![0; block],
                     floats: vec![0.0; block],
@@ -173,17 +208,21 @@ where
                     ctl.check()?;
                     let first = b * block;
                     let rows = block.min(n_rows - first);
-                    for (slot, q) in queries.clone().enumerate() {
-                        visit(
-                            &prepared,
-                            q,
+                    for (slot, query) in queries.clone().enumerate() {
+                        let list = &mut best[slot];
+                        let v = Visit {
+                            query,
                             slot,
                             first,
                             rows,
-                            &mut best[slot],
-                            &mut scratch,
-                        );
-                        best_k(&mut best[slot], k);
+                            bound: bounds[slot],
+                        };
+                        visit(&prepared, v, list, &mut scratch);
+                        if list.len() >= compact_at
+                            || (list.len() >= k && bounds[slot] == f32::INFINITY)
+                        {
+                            bounds[slot] = compact(list, k);
+                        }
                     }
                     ctl.advance((rows * queries.len()) as u64);
                 }
@@ -193,7 +232,10 @@ where
     });
     let mut out: Vec<Vec<Neighbour>> = (0..n_queries).map(|_| Vec::new()).collect();
     for (&(qc, _), part) in tasks.iter().zip(parts) {
-        for (slot, cands) in part?.into_iter().enumerate() {
+        for (slot, mut cands) in part?.into_iter().enumerate() {
+            if cands.len() > k {
+                compact(&mut cands, k);
+            }
             out[qc * QUERY_CHUNK + slot].extend(cands);
         }
     }
@@ -310,18 +352,17 @@ pub fn hamming_knn(
         threads,
         ctl,
         |_| (),
-        |_, q, _, first, rows, best, s| {
+        |_, v, best, s| {
+            let (first, rows) = (v.first, v.rows);
             let rows_words = &db.words()[first * stride..(first + rows) * stride];
-            let qrow = queries.row(q);
-            if best.len() < k {
+            let qrow = queries.row(v.query);
+            if v.bound == f32::INFINITY {
                 // No bound yet: count the whole block and select by histogram.
                 let ints = &mut s.ints[..rows];
                 kern.within(|kern| fill_hamming(kern, qrow, rows_words, stride, ints));
                 s.hist.select(ints, first as u64, k, max, best);
             } else {
-                // Rows come in increasing id order after every row already
-                // kept, so only a strictly smaller distance can enter.
-                let bound = best[k - 1].distance as u32;
+                let bound = v.bound as u32;
                 kern.within(|kern| {
                     scan_below(kern, qrow, rows_words, stride, bound, first as u64, best)
                 });
@@ -348,7 +389,7 @@ pub fn check_pair(db: &Codes<'_>, queries: &Codes<'_>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simd::available;
+    use crate::simd::{self, available};
 
     fn random_words(seed: u64, n: usize) -> Vec<u64> {
         let mut s = seed;
@@ -402,6 +443,44 @@ mod tests {
                         hamming_knn(db, qs, 15, level, Threads::new(t), &Control::new()).unwrap();
                     assert_eq!(got, expected, "stride {stride} {level:?} threads {t}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn lazy_top_k_over_many_blocks_keeps_ties_to_the_lower_id() {
+        // 4096-bit rows make blocks of 512 rows; sparse bits make many ties.
+        let stride = 64;
+        let n = 3000;
+        let mut words = random_words(11, n * stride);
+        let sparse = random_words(12, n * stride);
+        for (w, m) in words.iter_mut().zip(&sparse) {
+            *w &= m & (m >> 7) & (m >> 13) & (m >> 19);
+        }
+        let db = Codes::new(&words, stride, stride * 64).unwrap();
+        let qs = Codes::new(&words[..3 * stride], stride, stride * 64).unwrap();
+        assert!(block_rows(stride) < n / 4);
+        for k in [1usize, 7, 300, 700, 2999] {
+            let mut expected = Vec::new();
+            for q in 0..qs.len() {
+                let mut all: Vec<Neighbour> = (0..n)
+                    .map(|i| Neighbour {
+                        distance: qs
+                            .row(q)
+                            .iter()
+                            .zip(db.row(i))
+                            .map(|(a, b)| (a ^ b).count_ones())
+                            .sum::<u32>() as f32,
+                        id: i as u64,
+                    })
+                    .collect();
+                best_k(&mut all, k);
+                expected.push(all);
+            }
+            for t in [1, 2, 5] {
+                let got = hamming_knn(db, qs, k, simd::level(), Threads::new(t), &Control::new())
+                    .unwrap();
+                assert_eq!(got, expected, "k {k} threads {t}");
             }
         }
     }
