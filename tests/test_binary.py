@@ -306,7 +306,7 @@ def test_asymmetric_reranks_the_hamming_short_list(bits: int) -> None:
             assert np.allclose(d[r], np.sort(1 - cos[r, short[r]])[:8], atol=2e-4)
             assert np.allclose(d[r], 1 - cos[r, i[r]], atol=2e-4)
     # A short list as long as the index scores every code asymmetrically.
-    d_all, i_all = index.search(q, k=8, asymmetric=True, shortlist=len(x))
+    d_all, _ = index.search(q, k=8, asymmetric=True, shortlist=len(x))
     for r in range(5):
         assert np.allclose(d_all[r], np.sort(1 - cos[r])[:8], atol=2e-4)
 
