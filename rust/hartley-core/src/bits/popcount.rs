@@ -203,6 +203,24 @@ mod x86 {
         }
     }
 
+    /// Word-by-word `popcnt`, for short codes. An index loop rather than
+    /// iterator adaptors: a closure takes the caller's target features, so
+    /// generic adaptors without them (`Map::fold`) cannot inline it, and
+    /// without cross-unit inlining (no LTO) even `Zip::new` stayed a call
+    /// per row.
+    #[inline(always)]
+    fn count_words(op: Op, a: &[u64], b: &[u64]) -> u32 {
+        let n = a.len();
+        let b = &b[..n];
+        let mut sum = 0;
+        let mut i = 0;
+        while i < n {
+            sum += combine64(op, a[i], b[i]).count_ones();
+            i += 1;
+        }
+        sum
+    }
+
     /// # Safety
     /// AVX2 and POPCNT are available and `a.len() == b.len()`.
     #[inline]
@@ -210,7 +228,7 @@ mod x86 {
     pub unsafe fn count_avx2(op: Op, a: &[u64], b: &[u64]) -> u32 {
         let n = a.len();
         if n < super::Avx2::MIN_WORDS {
-            return (0..n).map(|i| combine64(op, a[i], b[i]).count_ones()).sum();
+            return count_words(op, a, b);
         }
         let lut = _mm256_setr_epi8(
             0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2,
@@ -259,7 +277,7 @@ mod x86 {
     pub unsafe fn count_avx512(op: Op, a: &[u64], b: &[u64]) -> u32 {
         let n = a.len();
         if n < super::Avx512::MIN_WORDS {
-            return (0..n).map(|i| combine64(op, a[i], b[i]).count_ones()).sum();
+            return count_words(op, a, b);
         }
         let mut acc = _mm512_setzero_si512();
         let mut i = 0;
