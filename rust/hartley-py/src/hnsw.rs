@@ -24,7 +24,7 @@ use crate::run::run;
 
 /// Single-threaded searches run on the calling thread (without the GIL), in
 /// blocks of this many queries with a check for Ctrl-C between blocks:
-/// handing the work to a helper thread as [`run`] does costs a scheduling
+/// handing the work to a pool worker as [`run`] does costs a scheduling
 /// delay per call, which is most of the time of a small batch on a busy
 /// machine. Batches of at most this many queries are also answered on the
 /// calling thread whatever `n_jobs` says.

@@ -1,5 +1,6 @@
 //! The one helper through which every long call runs: it releases the GIL,
-//! runs the work in hartley's private thread pool, stays interruptible with
+//! runs the work on a worker of hartley's private thread pool (no thread is
+//! started per call), stays interruptible with
 //! Ctrl-C, optionally reports progress, and turns panics and core errors into
 //! Python exceptions.
 
@@ -41,7 +42,7 @@ pub fn threads(n_jobs: Option<isize>) -> PyResult<Threads> {
     }
 }
 
-/// Runs `work` without the GIL on a helper thread while this thread waits,
+/// Runs `work` without the GIL on a pool worker while this thread waits,
 /// checking for Ctrl-C every [`TICK`] (which cancels the work through its
 /// [`Control`]) and drawing a progress line on stderr when `progress` is set.
 pub fn run<T: Send>(
@@ -54,14 +55,14 @@ pub fn run<T: Send>(
     let threads = threads(n_jobs)?;
     let ctl = Control::new();
     let (outcome, interrupt) = py.detach(|| {
-        std::thread::scope(|scope| {
-            let (tx, rx) = mpsc::channel::<()>();
-            let ctl_ref = &ctl;
-            let handle = scope.spawn(move || {
-                let out = catch_unwind(AssertUnwindSafe(|| work(threads, ctl_ref)));
-                let _ = tx.send(());
-                out
-            });
+        let (tx, rx) = mpsc::channel::<()>();
+        let ctl_ref = &ctl;
+        let job = move || {
+            let out = catch_unwind(AssertUnwindSafe(|| work(threads, ctl_ref)));
+            let _ = tx.send(());
+            out
+        };
+        let wait = || {
             let mut interrupt: Option<PyErr> = None;
             let started = Instant::now();
             if progress {
@@ -82,16 +83,17 @@ pub fn run<T: Send>(
                 draw(label, &ctl, started);
                 eprintln!();
             }
-            (handle.join(), interrupt)
-        })
+            interrupt
+        };
+        threads.run_beside(job, wait)
     });
     if let Some(e) = interrupt {
         return Err(e);
     }
     match outcome {
-        Ok(Ok(Ok(v))) => Ok(v),
-        Ok(Ok(Err(e))) => Err(to_py(e)),
-        Ok(Err(payload)) | Err(payload) => Err(HartleyError::new_err(format!(
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(to_py(e)),
+        Err(payload) => Err(HartleyError::new_err(format!(
             "internal error (a bug in hartley, please report it): {}",
             panic_message(&payload)
         ))),

@@ -7,6 +7,7 @@
 //! compiled once per tier around the same [`Kernel`] trait, so a whole scan
 //! runs with the tier's instructions inlined.
 
+use super::topk::Neighbour;
 use crate::simd::Level;
 
 /// Distance kernel between two equal-length word slices, specialised per tier.
@@ -23,6 +24,33 @@ pub trait Kernel: Copy + Send + Sync {
     fn and_count(self, a: &[u64], b: &[u64]) -> u32;
     /// Number of set bits in `a OR b`.
     fn or_count(self, a: &[u64], b: &[u64]) -> u32;
+
+    /// XOR counts of `q` against every row of `db` (rows of `q.len()`
+    /// words, whole rows only) into `out`, by a kernel that counts several
+    /// rows at once, when the tier has one for this width. Returns `false`,
+    /// having written nothing, when it has none; callers then count row by
+    /// row.
+    #[inline(always)]
+    fn xor_rows(self, _q: &[u64], _db: &[u64], _out: &mut [u32]) -> bool {
+        false
+    }
+
+    /// Appends to `out` every row of `db` whose XOR count against `q` is
+    /// below `bound`, as a [`Neighbour`] with id `first` plus its row
+    /// index, in row order, when the tier has a several-rows kernel for this
+    /// width (see [`Kernel::xor_rows`]); returns `false`, having appended
+    /// nothing, otherwise.
+    #[inline(always)]
+    fn xor_rows_below(
+        self,
+        _q: &[u64],
+        _db: &[u64],
+        _bound: u32,
+        _first: u64,
+        _out: &mut Vec<Neighbour>,
+    ) -> bool {
+        false
+    }
 
     /// [`Kernel::xor_count`] of `a` against four codes of its length. Short
     /// codes (a graph walk compares one query with a few rows at a time)
@@ -221,6 +249,180 @@ mod x86 {
         sum
     }
 
+    /// Whether the CPU has AVX-512 VBMI (byte permutes), which the
+    /// several-rows kernel needs besides the AVX-512 tier's features.
+    #[inline]
+    pub fn has_vbmi() -> bool {
+        std::arch::is_x86_feature_detected!("avx512vbmi")
+    }
+
+    /// What the several-rows kernel needs per query, for rows of `S <= 8`
+    /// words. Eight consecutive rows are `S` whole 512-bit vectors; vector
+    /// `j` is XORed with the query words it lines up with, `q[(8j + l) %
+    /// S]` in lane `l`. The per-word counts (at most 64, so one byte each)
+    /// are packed into one vector, count of word `8j + l` at byte `8l + j`,
+    /// and a byte permute gathers each row's `S` counts into its own 64-bit
+    /// lane (the other bytes zeroed), where `vpsadbw` sums them. No
+    /// horizontal reduction per row: eight distances come out of one
+    /// permute and one sum.
+    struct Rows8<const S: usize> {
+        q: [__m512i; S],
+        gather: __m512i,
+        keep: u64,
+    }
+
+    impl<const S: usize> Rows8<S> {
+        /// # Safety
+        /// AVX-512F is available and `q.len() == S`.
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        unsafe fn new(q: &[u64]) -> Self {
+            let mut lanes = [[0u64; 8]; S];
+            for (j, v) in lanes.iter_mut().enumerate() {
+                for (l, w) in v.iter_mut().enumerate() {
+                    *w = q[(8 * j + l) % S];
+                }
+            }
+            let mut index = [0u8; 64];
+            let mut keep = 0u64;
+            for r in 0..8 {
+                for p in 0..S {
+                    let w = r * S + p;
+                    index[8 * r + p] = (8 * (w % 8) + w / 8) as u8;
+                    keep |= 1 << (8 * r + p);
+                }
+            }
+            // The permute index goes through `black_box`: seen as a
+            // constant, the compiler rewrites the one byte permute into a
+            // transpose of the loaded rows (a dozen shuffles per group),
+            // which made the loop compute-bound.
+            let (index, keep) = std::hint::black_box((index, keep));
+            // SAFETY: every array read is 64 bytes long.
+            unsafe {
+                Rows8 {
+                    q: lanes.map(|v| _mm512_loadu_si512(v.as_ptr() as *const __m512i)),
+                    gather: _mm512_loadu_si512(index.as_ptr() as *const __m512i),
+                    keep,
+                }
+            }
+        }
+
+        /// The distances of the eight rows starting at `rows`, one per
+        /// 64-bit lane.
+        ///
+        /// # Safety
+        /// AVX-512F/BW/VBMI and VPOPCNTDQ are available and `rows` points
+        /// at `8 S` readable words.
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vpopcntdq")]
+        unsafe fn sums(&self, rows: *const u64) -> __m512i {
+            let mut packed = _mm512_setzero_si512();
+            for j in 0..S {
+                // SAFETY: words 8j..8j + 8 < 8 S of `rows`.
+                let x = unsafe { _mm512_loadu_si512(rows.add(8 * j) as *const __m512i) };
+                let c = _mm512_popcnt_epi64(_mm512_xor_si512(x, self.q[j]));
+                packed = _mm512_or_si512(
+                    packed,
+                    _mm512_sllv_epi64(c, _mm512_set1_epi64(8 * j as i64)),
+                );
+            }
+            let rows = _mm512_maskz_permutexvar_epi8(self.keep, self.gather, packed);
+            _mm512_sad_epu8(rows, _mm512_setzero_si512())
+        }
+    }
+
+    /// Distances of the whole groups of eight rows of `db` into `out`;
+    /// returns the number of rows done (a multiple of eight). No calls in
+    /// the loop, so the query vectors stay in registers.
+    ///
+    /// # Safety
+    /// As [`Rows8::sums`], and `out.len() >= db.len() / S`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vpopcntdq")]
+    unsafe fn rows_groups<const S: usize>(k: &Rows8<S>, db: &[u64], out: &mut [u32]) -> usize {
+        let n = (db.len() / S).min(out.len());
+        let mut i = 0;
+        while i + 8 <= n {
+            // SAFETY: rows i..i + 8 <= n lie in `db`; out[i..i + 8] in `out`.
+            unsafe {
+                let d = _mm512_cvtepi64_epi32(k.sums(db.as_ptr().add(i * S)));
+                _mm256_storeu_si256(out.as_mut_ptr().add(i) as *mut __m256i, d);
+            }
+            i += 8;
+        }
+        i
+    }
+
+    /// [`super::Kernel::xor_rows`] for rows of `S <= 8` words.
+    ///
+    /// # Safety
+    /// AVX-512F/BW/VBMI and VPOPCNTDQ are available, `q.len() == S` and
+    /// `out.len() >= db.len() / S`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vpopcntdq,popcnt")]
+    pub unsafe fn rows_fill<const S: usize>(q: &[u64], db: &[u64], out: &mut [u32]) {
+        let n = db.len() / S;
+        assert!(q.len() == S && out.len() >= n);
+        // SAFETY: the features are available (caller), `q.len() == S`, and
+        // `out` has a slot per row.
+        let mut i = unsafe { rows_groups(&Rows8::<S>::new(q), db, out) };
+        while i < n {
+            out[i] = count_words(Op::Xor, q, &db[i * S..(i + 1) * S]);
+            i += 1;
+        }
+    }
+
+    /// [`super::Kernel::xor_rows_below`] for rows of `S <= 8` words. Rows
+    /// go through a small buffer of distances, filtered sixteen at a time,
+    /// so that appending (a call) stays out of the counting loop.
+    ///
+    /// # Safety
+    /// AVX-512F/BW/VBMI and VPOPCNTDQ are available and `q.len() == S`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vpopcntdq,popcnt")]
+    pub unsafe fn rows_below<const S: usize>(
+        q: &[u64],
+        db: &[u64],
+        bound: u32,
+        first: u64,
+        out: &mut Vec<super::Neighbour>,
+    ) {
+        const CHUNK: usize = 512;
+        let n = db.len() / S;
+        assert!(q.len() == S);
+        // SAFETY: the features are available (caller), `q.len() == S`.
+        let k = unsafe { Rows8::<S>::new(q) };
+        let limit = _mm512_set1_epi32(bound as i32);
+        let mut buf = [0u32; CHUNK];
+        let mut start = 0;
+        while start < n {
+            let rows = CHUNK.min(n - start);
+            let part = &db[start * S..(start + rows) * S];
+            // SAFETY: as above; `buf` has CHUNK >= rows slots.
+            let mut done = unsafe { rows_groups(&k, part, &mut buf) };
+            while done < rows {
+                buf[done] = count_words(Op::Xor, q, &part[done * S..(done + 1) * S]);
+                done += 1;
+            }
+            buf[rows..].fill(u32::MAX);
+            for (c, group) in buf[..rows.next_multiple_of(16)]
+                .chunks_exact(16)
+                .enumerate()
+            {
+                // SAFETY: `group` is 16 u32, 64 bytes.
+                let d = unsafe { _mm512_loadu_si512(group.as_ptr() as *const __m512i) };
+                let mut hits = _mm512_cmplt_epu32_mask(d, limit);
+                while hits != 0 {
+                    let r = hits.trailing_zeros() as usize;
+                    out.push(super::Neighbour {
+                        distance: group[r] as f32,
+                        id: first + (start + 16 * c + r) as u64,
+                    });
+                    hits &= hits - 1;
+                }
+            }
+            start += rows;
+        }
+    }
+
     /// # Safety
     /// AVX2 and POPCNT are available and `a.len() == b.len()`.
     #[inline]
@@ -375,6 +577,57 @@ impl Kernel for Avx512 {
     fn or_count(self, a: &[u64], b: &[u64]) -> u32 {
         // SAFETY: as in `xor_count`.
         unsafe { x86::count_avx512(x86::Op::Or, a, &b[..a.len()]) }
+    }
+    #[inline(always)]
+    fn xor_rows(self, q: &[u64], db: &[u64], out: &mut [u32]) -> bool {
+        if q.len() > 8 || !x86::has_vbmi() {
+            return false;
+        }
+        // SAFETY: an `Avx512` exists only when its features were detected,
+        // VBMI was just checked, each arm passes a query of `S` words, and
+        // `out` has a slot per row (asserted inside).
+        unsafe {
+            match q.len() {
+                1 => x86::rows_fill::<1>(q, db, out),
+                2 => x86::rows_fill::<2>(q, db, out),
+                3 => x86::rows_fill::<3>(q, db, out),
+                4 => x86::rows_fill::<4>(q, db, out),
+                5 => x86::rows_fill::<5>(q, db, out),
+                6 => x86::rows_fill::<6>(q, db, out),
+                7 => x86::rows_fill::<7>(q, db, out),
+                8 => x86::rows_fill::<8>(q, db, out),
+                _ => return false,
+            }
+        }
+        true
+    }
+    #[inline(always)]
+    fn xor_rows_below(
+        self,
+        q: &[u64],
+        db: &[u64],
+        bound: u32,
+        first: u64,
+        out: &mut Vec<Neighbour>,
+    ) -> bool {
+        if q.len() > 8 || !x86::has_vbmi() {
+            return false;
+        }
+        // SAFETY: as in `xor_rows`.
+        unsafe {
+            match q.len() {
+                1 => x86::rows_below::<1>(q, db, bound, first, out),
+                2 => x86::rows_below::<2>(q, db, bound, first, out),
+                3 => x86::rows_below::<3>(q, db, bound, first, out),
+                4 => x86::rows_below::<4>(q, db, bound, first, out),
+                5 => x86::rows_below::<5>(q, db, bound, first, out),
+                6 => x86::rows_below::<6>(q, db, bound, first, out),
+                7 => x86::rows_below::<7>(q, db, bound, first, out),
+                8 => x86::rows_below::<8>(q, db, bound, first, out),
+                _ => return false,
+            }
+        }
+        true
     }
     #[inline(always)]
     fn xor_count4(self, a: &[u64], b: [&[u64]; 4]) -> [u32; 4] {
@@ -545,6 +798,67 @@ mod tests {
         let b = vec![0u8; 512];
         for level in available() {
             assert_eq!(hamming_with(level, &a, &b), 4096);
+        }
+    }
+
+    #[test]
+    fn several_rows_kernels_match_row_by_row_counts() {
+        let words_of = |seed: u64, n: usize| -> Vec<u64> {
+            codes(seed, n * 8)
+                .chunks_exact(8)
+                .map(|w| u64::from_le_bytes(w.try_into().unwrap()))
+                .collect()
+        };
+        for stride in 1..=12usize {
+            for rows in [0usize, 1, 7, 8, 9, 16, 23, 64, 101] {
+                let q = words_of(stride as u64, stride);
+                let mut db = words_of(1000 + (stride * rows) as u64, stride * rows);
+                // Rows equal to the query, and rows with every bit flipped.
+                for r in (0..rows).step_by(5) {
+                    db[r * stride..(r + 1) * stride].copy_from_slice(&q);
+                }
+                for r in (2..rows).step_by(7) {
+                    for (w, x) in db[r * stride..(r + 1) * stride].iter_mut().zip(&q) {
+                        *w = !x;
+                    }
+                }
+                let naive: Vec<u32> = db
+                    .chunks_exact(stride)
+                    .map(|r| r.iter().zip(&q).map(|(a, b)| (a ^ b).count_ones()).sum())
+                    .collect();
+                for level in available() {
+                    with_kernel!(level, |k| k.within(|k| {
+                        let mut out = vec![u32::MAX; rows];
+                        if k.xor_rows(&q, &db, &mut out) {
+                            assert_eq!(out, naive, "{level:?} stride {stride} rows {rows}");
+                        }
+                        for bound in [0u32, 1, 32 * stride as u32, 64 * stride as u32 + 1] {
+                            let mut got = Vec::new();
+                            if k.xor_rows_below(&q, &db, bound, 40, &mut got) {
+                                let want: Vec<Neighbour> = naive
+                                    .iter()
+                                    .enumerate()
+                                    .filter(|(_, &d)| d < bound)
+                                    .map(|(i, &d)| Neighbour {
+                                        distance: d as f32,
+                                        id: 40 + i as u64,
+                                    })
+                                    .collect();
+                                assert_eq!(got, want, "{level:?} stride {stride} bound {bound}");
+                            } else {
+                                assert!(got.is_empty());
+                            }
+                        }
+                    }));
+                }
+            }
+        }
+        // On a CPU with the several-rows kernel, it serves widths up to 8.
+        #[cfg(target_arch = "x86_64")]
+        if crate::simd::detected() >= Level::Avx512 && x86::has_vbmi() {
+            let k = Avx512::new().unwrap();
+            assert!(k.within(|k| k.xor_rows(&[1, 2, 3], &[1, 2, 3], &mut [0])));
+            assert!(!k.within(|k| k.xor_rows(&[0; 9], &[0; 9], &mut [0])));
         }
     }
 }

@@ -177,8 +177,14 @@ where
     }
     let n_blocks = n_rows.div_ceil(block).max(1);
     let q_chunks = n_queries.div_ceil(QUERY_CHUNK);
-    // Enough tasks to balance the threads, cutting rows only as far as needed.
-    let ranges = (threads.get() * 4).div_ceil(q_chunks).clamp(1, n_blocks);
+    // Enough tasks to balance the threads, cutting rows only as far as
+    // needed (one thread needs no cut: each range starts its own bound).
+    let tasks_wanted = if threads.get() == 1 {
+        1
+    } else {
+        threads.get() * 4
+    };
+    let ranges = tasks_wanted.div_ceil(q_chunks).clamp(1, n_blocks);
     let blocks_per_range = n_blocks.div_ceil(ranges);
     let ranges = n_blocks.div_ceil(blocks_per_range);
     ctl.add_total((n_rows * n_queries) as u64);
@@ -285,6 +291,9 @@ pub fn scan_below<K: Kernel>(
     first: u64,
     out: &mut Vec<Neighbour>,
 ) {
+    if kern.xor_rows_below(q, db, bound, first, out) {
+        return;
+    }
     match stride {
         4 => below_fixed::<K, 4>(kern, q, db, bound, first, out),
         6 => below_fixed::<K, 6>(kern, q, db, bound, first, out),
@@ -310,6 +319,9 @@ pub fn scan_below<K: Kernel>(
 /// Hamming distances from `q` to each row of `db` (rows of `stride` words).
 #[inline(always)]
 pub fn fill_hamming<K: Kernel>(kern: K, q: &[u64], db: &[u64], stride: usize, out: &mut [u32]) {
+    if kern.xor_rows(q, db, out) {
+        return;
+    }
     match stride {
         4 => fill_fixed::<K, 4>(kern, q, db, out),
         6 => fill_fixed::<K, 6>(kern, q, db, out),
