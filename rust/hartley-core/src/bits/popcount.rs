@@ -256,24 +256,25 @@ mod x86 {
         std::arch::is_x86_feature_detected!("avx512vbmi")
     }
 
-    /// What the several-rows kernel needs per query, for rows of `S <= 8`
+    /// What the several-rows kernel needs per query, for rows of `S <= 16`
     /// words. Eight consecutive rows are `S` whole 512-bit vectors; vector
     /// `j` is XORed with the query words it lines up with, `q[(8j + l) %
     /// S]` in lane `l`. The per-word counts (at most 64, so one byte each)
-    /// are packed into one vector, count of word `8j + l` at byte `8l + j`,
-    /// and a byte permute gathers each row's `S` counts into its own 64-bit
-    /// lane (the other bytes zeroed), where `vpsadbw` sums them. No
-    /// horizontal reduction per row: eight distances come out of one
-    /// permute and one sum.
+    /// are packed into one vector per eight vectors, count of word `8j + l`
+    /// at byte `8l + j % 8` of packed vector `j / 8`, and a byte permute
+    /// gathers each row's counts (up to eight per permute) into its own
+    /// 64-bit lane, the other bytes zeroed, where `vpsadbw` sums them. No
+    /// horizontal reduction per row: eight distances come out of one or two
+    /// permutes and sums.
     struct Rows8<const S: usize> {
         q: [__m512i; S],
-        gather: __m512i,
-        keep: u64,
+        gather: [__m512i; 2],
+        keep: [u64; 2],
     }
 
     impl<const S: usize> Rows8<S> {
         /// # Safety
-        /// AVX-512F is available and `q.len() == S`.
+        /// AVX-512F is available, `q.len() == S` and `S <= 16`.
         #[inline]
         #[target_feature(enable = "avx512f")]
         unsafe fn new(q: &[u64]) -> Self {
@@ -283,17 +284,20 @@ mod x86 {
                     *w = q[(8 * j + l) % S];
                 }
             }
-            let mut index = [0u8; 64];
-            let mut keep = 0u64;
+            // Byte of word w's count in the packed vectors (64 + ... in the
+            // second one).
+            let byte = |w: usize| (64 * (w / 64) + 8 * (w % 8) + (w / 8) % 8) as u8;
+            let mut index = [[0u8; 64]; 2];
+            let mut keep = [0u64; 2];
             for r in 0..8 {
                 for p in 0..S {
-                    let w = r * S + p;
-                    index[8 * r + p] = (8 * (w % 8) + w / 8) as u8;
-                    keep |= 1 << (8 * r + p);
+                    let (half, slot) = (p / 8, 8 * r + p % 8);
+                    index[half][slot] = byte(r * S + p);
+                    keep[half] |= 1 << slot;
                 }
             }
-            // The permute index goes through `black_box`: seen as a
-            // constant, the compiler rewrites the one byte permute into a
+            // The permute indices go through `black_box`: seen as
+            // constants, the compiler rewrites the byte permutes into a
             // transpose of the loaded rows (a dozen shuffles per group),
             // which made the loop compute-bound.
             let (index, keep) = std::hint::black_box((index, keep));
@@ -301,7 +305,7 @@ mod x86 {
             unsafe {
                 Rows8 {
                     q: lanes.map(|v| _mm512_loadu_si512(v.as_ptr() as *const __m512i)),
-                    gather: _mm512_loadu_si512(index.as_ptr() as *const __m512i),
+                    gather: index.map(|v| _mm512_loadu_si512(v.as_ptr() as *const __m512i)),
                     keep,
                 }
             }
@@ -316,18 +320,26 @@ mod x86 {
         #[inline]
         #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vpopcntdq")]
         unsafe fn sums(&self, rows: *const u64) -> __m512i {
-            let mut packed = _mm512_setzero_si512();
+            let mut packed = [_mm512_setzero_si512(); 2];
             for j in 0..S {
                 // SAFETY: words 8j..8j + 8 < 8 S of `rows`.
                 let x = unsafe { _mm512_loadu_si512(rows.add(8 * j) as *const __m512i) };
                 let c = _mm512_popcnt_epi64(_mm512_xor_si512(x, self.q[j]));
-                packed = _mm512_or_si512(
-                    packed,
-                    _mm512_sllv_epi64(c, _mm512_set1_epi64(8 * j as i64)),
+                packed[j / 8] = _mm512_or_si512(
+                    packed[j / 8],
+                    _mm512_sllv_epi64(c, _mm512_set1_epi64(8 * (j % 8) as i64)),
                 );
             }
-            let rows = _mm512_maskz_permutexvar_epi8(self.keep, self.gather, packed);
-            _mm512_sad_epu8(rows, _mm512_setzero_si512())
+            let zero = _mm512_setzero_si512();
+            if S <= 8 {
+                let rows = _mm512_maskz_permutexvar_epi8(self.keep[0], self.gather[0], packed[0]);
+                _mm512_sad_epu8(rows, zero)
+            } else {
+                let [lo, hi] = packed;
+                let a = _mm512_maskz_permutex2var_epi8(self.keep[0], lo, self.gather[0], hi);
+                let b = _mm512_maskz_permutex2var_epi8(self.keep[1], lo, self.gather[1], hi);
+                _mm512_add_epi64(_mm512_sad_epu8(a, zero), _mm512_sad_epu8(b, zero))
+            }
         }
     }
 
@@ -353,7 +365,7 @@ mod x86 {
         i
     }
 
-    /// [`super::Kernel::xor_rows`] for rows of `S <= 8` words.
+    /// [`super::Kernel::xor_rows`] for rows of `S <= 16` words.
     ///
     /// # Safety
     /// AVX-512F/BW/VBMI and VPOPCNTDQ are available, `q.len() == S` and
@@ -361,9 +373,9 @@ mod x86 {
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vpopcntdq,popcnt")]
     pub unsafe fn rows_fill<const S: usize>(q: &[u64], db: &[u64], out: &mut [u32]) {
         let n = db.len() / S;
-        assert!(q.len() == S && out.len() >= n);
-        // SAFETY: the features are available (caller), `q.len() == S`, and
-        // `out` has a slot per row.
+        assert!(q.len() == S && S <= 16 && out.len() >= n);
+        // SAFETY: the features are available (caller), `q.len() == S <= 16`,
+        // and `out` has a slot per row.
         let mut i = unsafe { rows_groups(&Rows8::<S>::new(q), db, out) };
         while i < n {
             out[i] = count_words(Op::Xor, q, &db[i * S..(i + 1) * S]);
@@ -371,7 +383,7 @@ mod x86 {
         }
     }
 
-    /// [`super::Kernel::xor_rows_below`] for rows of `S <= 8` words. Rows
+    /// [`super::Kernel::xor_rows_below`] for rows of `S <= 16` words. Rows
     /// go through a small buffer of distances, filtered sixteen at a time,
     /// so that appending (a call) stays out of the counting loop.
     ///
@@ -387,8 +399,8 @@ mod x86 {
     ) {
         const CHUNK: usize = 512;
         let n = db.len() / S;
-        assert!(q.len() == S);
-        // SAFETY: the features are available (caller), `q.len() == S`.
+        assert!(q.len() == S && S <= 16);
+        // SAFETY: the features are available (caller), `q.len() == S <= 16`.
         let k = unsafe { Rows8::<S>::new(q) };
         let limit = _mm512_set1_epi32(bound as i32);
         let mut buf = [0u32; CHUNK];
@@ -580,7 +592,7 @@ impl Kernel for Avx512 {
     }
     #[inline(always)]
     fn xor_rows(self, q: &[u64], db: &[u64], out: &mut [u32]) -> bool {
-        if q.len() > 8 || !x86::has_vbmi() {
+        if q.len() > 16 || !x86::has_vbmi() {
             return false;
         }
         // SAFETY: an `Avx512` exists only when its features were detected,
@@ -596,6 +608,14 @@ impl Kernel for Avx512 {
                 6 => x86::rows_fill::<6>(q, db, out),
                 7 => x86::rows_fill::<7>(q, db, out),
                 8 => x86::rows_fill::<8>(q, db, out),
+                9 => x86::rows_fill::<9>(q, db, out),
+                10 => x86::rows_fill::<10>(q, db, out),
+                11 => x86::rows_fill::<11>(q, db, out),
+                12 => x86::rows_fill::<12>(q, db, out),
+                13 => x86::rows_fill::<13>(q, db, out),
+                14 => x86::rows_fill::<14>(q, db, out),
+                15 => x86::rows_fill::<15>(q, db, out),
+                16 => x86::rows_fill::<16>(q, db, out),
                 _ => return false,
             }
         }
@@ -610,7 +630,7 @@ impl Kernel for Avx512 {
         first: u64,
         out: &mut Vec<Neighbour>,
     ) -> bool {
-        if q.len() > 8 || !x86::has_vbmi() {
+        if q.len() > 16 || !x86::has_vbmi() {
             return false;
         }
         // SAFETY: as in `xor_rows`.
@@ -624,6 +644,14 @@ impl Kernel for Avx512 {
                 6 => x86::rows_below::<6>(q, db, bound, first, out),
                 7 => x86::rows_below::<7>(q, db, bound, first, out),
                 8 => x86::rows_below::<8>(q, db, bound, first, out),
+                9 => x86::rows_below::<9>(q, db, bound, first, out),
+                10 => x86::rows_below::<10>(q, db, bound, first, out),
+                11 => x86::rows_below::<11>(q, db, bound, first, out),
+                12 => x86::rows_below::<12>(q, db, bound, first, out),
+                13 => x86::rows_below::<13>(q, db, bound, first, out),
+                14 => x86::rows_below::<14>(q, db, bound, first, out),
+                15 => x86::rows_below::<15>(q, db, bound, first, out),
+                16 => x86::rows_below::<16>(q, db, bound, first, out),
                 _ => return false,
             }
         }
@@ -809,7 +837,7 @@ mod tests {
                 .map(|w| u64::from_le_bytes(w.try_into().unwrap()))
                 .collect()
         };
-        for stride in 1..=12usize {
+        for stride in 1..=18usize {
             for rows in [0usize, 1, 7, 8, 9, 16, 23, 64, 101] {
                 let q = words_of(stride as u64, stride);
                 let mut db = words_of(1000 + (stride * rows) as u64, stride * rows);
@@ -853,12 +881,13 @@ mod tests {
                 }
             }
         }
-        // On a CPU with the several-rows kernel, it serves widths up to 8.
+        // On a CPU with the several-rows kernel, it serves widths up to 16.
         #[cfg(target_arch = "x86_64")]
         if crate::simd::detected() >= Level::Avx512 && x86::has_vbmi() {
             let k = Avx512::new().unwrap();
             assert!(k.within(|k| k.xor_rows(&[1, 2, 3], &[1, 2, 3], &mut [0])));
-            assert!(!k.within(|k| k.xor_rows(&[0; 9], &[0; 9], &mut [0])));
+            assert!(k.within(|k| k.xor_rows(&[0; 16], &[0; 16], &mut [0])));
+            assert!(!k.within(|k| k.xor_rows(&[0; 17], &[0; 17], &mut [0])));
         }
     }
 }
