@@ -6,6 +6,12 @@
 //! `vpsadbw`), and AVX-512 `VPOPCNTDQ`. The scan in [`super::scan`] is
 //! compiled once per tier around the same [`Kernel`] trait, so a whole scan
 //! runs with the tier's instructions inlined.
+//!
+//! Scans of codes up to 1024 bits count eight rows per step where the
+//! AVX-512 tier also has VBMI byte permutes (checked at run time, as every
+//! feature is): the per-word counts of eight rows are gathered into one
+//! 64-bit lane per row and summed there, so no row pays for a horizontal
+//! reduction ([`Kernel::xor_rows`], [`Kernel::xor_rows_below`]).
 
 use super::topk::Neighbour;
 use crate::simd::Level;
