@@ -236,6 +236,30 @@ def test_scan_matches_brute_force_with_ties_to_the_lower_id(tier: str, n_bits: i
         assert np.array_equal(i2, i)
 
 
+@pytest.mark.parametrize("n_bits", [64, 384, 1000, 1100])
+def test_single_queries_over_many_blocks_match_brute_force(tier: str, n_bits: int) -> None:
+    # Enough rows for several scan blocks (and a partial group of eight rows
+    # at the end); planted near-duplicates of the queries so that the k-th
+    # distance is small and most rows are rejected by the bound.
+    n = 40_003
+    db = random_codes(n, n_bits, 7)
+    q = random_codes(4, n_bits, 8)
+    rng = np.random.default_rng(9)
+    for j in range(4):
+        for at in rng.choice(n, 6, replace=False):
+            near = np.unpackbits(q[j])
+            flip = rng.choice(n_bits, 3 + int(at) % 7, replace=False)
+            near[flip] ^= 1
+            db[at] = np.packbits(near)[: db.shape[1]]
+    index = BinaryIndex(n_bits)
+    index.add(db)
+    bd, bi = brute_hamming(q, db, 10)
+    for n_jobs in (1, 2):
+        for j in range(len(q)):
+            d, i = index.search(q[j], k=10, n_jobs=n_jobs)
+            assert np.array_equal(d[0], bd[j]) and np.array_equal(i[0], bi[j])
+
+
 def test_k_beyond_the_index_pads_with_minus_one_and_inf() -> None:
     index = BinaryIndex(16)
     index.add(random_codes(3, 16))
