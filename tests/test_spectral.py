@@ -527,10 +527,12 @@ OPTION_BAD = [
     (hartley.mmd, {"kernel": "sigmoid"}, ValueError, r"^kernel: "),
     (hartley.mmd, {"gamma": 0.0}, ValueError, r"^gamma: "),
     (hartley.mmd, {"X": X5[:1]}, ValueError, r"^X: needs at least 2 samples"),
+    (hartley.mmd, {"Y": X5[:1]}, ValueError, r"^Y: needs at least 2 samples"),
     (hartley.mmd, {"unbiased": "no"}, TypeError, r"^unbiased: "),
     (hartley.energy_distance, {"exponent": 2.0}, ValueError, r"^exponent: must be in \(0, 2\)"),
     (hartley.energy_distance, {"exponent": 0}, ValueError, r"^exponent: "),
     (hartley.energy_distance, {"Y": X5[:1], "unbiased": True}, ValueError, r"^Y: needs at least 2"),
+    (hartley.energy_distance, {"X": X5[:1], "unbiased": True}, ValueError, r"^X: needs at least 2"),
     (hartley.cs_divergence, {"sigma": -1.0}, ValueError, r"^sigma: "),
     (
         hartley.cs_divergence,
