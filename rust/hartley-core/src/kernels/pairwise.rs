@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use super::float::Float;
 use super::metric::{DirectMap, InnerMap, Norms};
 use crate::error::{Error, Result};
-use crate::par::{Control, Threads};
+use crate::par::{par_block_sum, Control, Threads};
 
 /// Rows of the output computed by one task.
 const ROW_BLOCK: usize = 256;
@@ -213,32 +213,17 @@ fn row_blocks<T: Float>(
 }
 
 /// `sum_b block(b, r0, r1)` over the blocks `r0..r1` of [`SUM_BLOCK`] of
-/// the `n` rows, blocks in parallel; the partial sums are added in block
-/// order, so the total does not depend on the thread count.
+/// the `n` rows, blocks in parallel, added in block order (see
+/// [`par_block_sum`]); progress is counted in rows.
 fn sum_row_blocks(
     n: usize,
     ctl: &Control,
     block: impl Fn(usize, usize, usize) -> f64 + Sync,
 ) -> Result<f64> {
-    let bn = n.div_ceil(SUM_BLOCK);
-    ctl.add_total(bn as u64);
-    let partial: Vec<Option<f64>> = (0..bn)
-        .into_par_iter()
-        .map(|bi| {
-            if ctl.is_cancelled() {
-                return None;
-            }
-            let r0 = bi * SUM_BLOCK;
-            let total = block(bi, r0, (r0 + SUM_BLOCK).min(n));
-            ctl.advance(1);
-            Some(total)
-        })
-        .collect();
-    let mut total = 0.0;
-    for p in partial {
-        total += p.ok_or(Error::Cancelled)?;
-    }
-    Ok(total)
+    ctl.add_total(n as u64);
+    par_block_sum(n, SUM_BLOCK, ctl, |r| {
+        block(r.start / SUM_BLOCK, r.start, r.end)
+    })
 }
 
 /// The full `n x m` matrix of `map` between the rows of `x` and those of
@@ -422,101 +407,4 @@ pub fn direct_sum<T: Float, M: DirectMap<T>>(
         }
         total
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::kernels::metric::{Chebyshev, Linear, Manhattan};
-
-    fn data(n: usize, d: usize, seed: u64) -> Vec<f64> {
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..n * d)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-            })
-            .collect()
-    }
-
-    #[test]
-    fn direct_matrices_and_sums_match_naive_over_partial_blocks() {
-        // 300 and 260 rows: one full block and a partial one of both drivers.
-        let (n, m, d) = (300, 260, 5);
-        let (x, y) = (data(n, d, 7), data(m, d, 8));
-        let xr = Rows::new(&x, n, d, "X").unwrap();
-        let yr = Rows::new(&y, m, d, "Y").unwrap();
-        let ctl = Control::new();
-        let naive =
-            |a: &[f64], b: &[f64]| -> f64 { a.iter().zip(b).map(|(u, v)| (u - v).abs()).sum() };
-        for (other, rows) in [(None, &x), (Some(yr), &y)] {
-            let mm = rows.len() / d;
-            let full = direct_pairwise(xr, other, &Manhattan, Threads::new(2), &ctl).unwrap();
-            assert_eq!(full.len(), n * mm);
-            for i in 0..n {
-                for j in 0..mm {
-                    let want = naive(&x[i * d..(i + 1) * d], &rows[j * d..(j + 1) * d]);
-                    assert!((full[i * mm + j] - want).abs() < 1e-12);
-                }
-            }
-            let want: f64 = full.iter().sum();
-            let got = Threads::new(2)
-                .install(|| direct_sum(xr, other, &Manhattan, &ctl))
-                .unwrap();
-            assert!((got - want).abs() < 1e-9 * want, "{got} vs {want}");
-            let one = Threads::new(1)
-                .install(|| direct_sum(xr, other, &Manhattan, &ctl))
-                .unwrap();
-            assert_eq!(one, got, "the sum depends on the thread count");
-        }
-    }
-
-    #[test]
-    fn progress_is_counted_to_the_end() {
-        let (n, d) = (600, 3);
-        let x = data(n, d, 9);
-        let xr = Rows::new(&x, n, d, "X").unwrap();
-        let ctl = Control::new();
-        inner_pairwise(xr, None, &Linear, Threads::new(2), &ctl).unwrap();
-        direct_pairwise(xr, None, &Chebyshev, Threads::new(2), &ctl).unwrap();
-        inner_sum(xr, None, &Linear, &ctl).unwrap();
-        direct_sum(xr, None, &Chebyshev, &ctl).unwrap();
-        let (done, total) = ctl.progress();
-        assert_eq!(total, 2 * n as u64 + 2 * n.div_ceil(SUM_BLOCK) as u64);
-        assert_eq!(done, total);
-    }
-
-    #[test]
-    fn cancelled_calls_and_mismatched_widths_fail() {
-        let x = data(40, 4, 10);
-        let y = data(30, 3, 11);
-        let xr = Rows::new(&x, 40, 4, "X").unwrap();
-        let yr = Rows::new(&y, 30, 3, "Y").unwrap();
-        let ctl = Control::new();
-        let t = Threads::new(2);
-        let wrong = [
-            inner_pairwise(xr, Some(yr), &Linear, t, &ctl).err(),
-            direct_pairwise(xr, Some(yr), &Manhattan, t, &ctl).err(),
-            inner_sum(xr, Some(yr), &Linear, &ctl).err(),
-            direct_sum(xr, Some(yr), &Manhattan, &ctl).err(),
-        ];
-        for e in wrong {
-            assert!(
-                matches!(e, Some(Error::InvalidArgument { arg: "Y", .. })),
-                "{e:?}"
-            );
-        }
-        ctl.cancel();
-        let cancelled = [
-            inner_pairwise(xr, None, &Linear, t, &ctl).err(),
-            direct_pairwise(xr, None, &Manhattan, t, &ctl).err(),
-            inner_sum(xr, None, &Linear, &ctl).err(),
-            direct_sum(xr, None, &Manhattan, &ctl).err(),
-        ];
-        for e in cancelled {
-            assert!(matches!(e, Some(Error::Cancelled)), "{e:?}");
-        }
-    }
 }
