@@ -9,6 +9,7 @@ are noisy, so the figure that matters is the ratio to hartley's time.
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import importlib
 import importlib.metadata
@@ -133,6 +134,25 @@ def run_case(case: Case, *, smoke: bool, repeats: int, budget: float) -> Case:
     return case
 
 
+def run_cases(
+    cases: list[Case],
+    selected: list[str],
+    args: argparse.Namespace,
+    render: Callable[[Case, bool], str],
+) -> tuple[dict[str, str], bool]:
+    """Run the `selected` cases in order; their `render`ed reports by name,
+    and whether any implementation failed."""
+    reports: dict[str, str] = {}
+    failed = False
+    for case in cases:
+        if case.name not in selected:
+            continue
+        run_case(case, smoke=args.smoke, repeats=args.repeats, budget=args.budget)
+        failed = failed or any(r.failed for r in case.rows)
+        reports[case.name] = render(case, args.smoke)
+    return reports, failed
+
+
 def load_average() -> float:
     """The 1-minute load average: other work on the machine skews the timings."""
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
@@ -185,7 +205,22 @@ def target_line(case: Case, smoke: bool) -> str:
     return f"Target: {label} / hartley >= {goal:g}x: {verdict} ({r:.1f}x)."
 
 
-def case_markdown(case: Case, smoke: bool) -> str:
+def fmt_ratio(r: float) -> str:
+    return f"{r:.1f}x" if r >= 1 else f"{r:.2f}x"
+
+
+def case_markdown(
+    case: Case,
+    smoke: bool,
+    *,
+    value_header: str = "estimate (nats)",
+    diff_header: str = "difference from hartley",
+    show_value: Callable[[Any], str] = fmt_value,
+    show_diff: Callable[[Any, Any, float], str] = fmt_diff,
+    show_ratio: Callable[[float], str] = fmt_ratio,
+) -> str:
+    """The Markdown table of a case that has run, with its notes and target;
+    the keywords name and format the result columns."""
     ref = case.rows[0]
     lines = [
         f"### {case.title}",
@@ -194,7 +229,7 @@ def case_markdown(case: Case, smoke: bool) -> str:
         "",
         (
             "| implementation | call | threads | best time (s) | runs "
-            "| time / hartley | estimate (nats) | difference from hartley |"
+            f"| time / hartley | {value_header} | {diff_header} |"
         ),
         "|---|---|---|---:|---:|---:|---|---|",
     ]
@@ -203,12 +238,11 @@ def case_markdown(case: Case, smoke: bool) -> str:
         if row.note and not row.times:
             lines.append(f"| {e.label} | `{e.call}` | {e.threads} | {row.note} | | | | |")
             continue
-        r = ratio(row, ref)
-        rtxt = "1 (reference)" if row is ref else f"{r:.1f}x" if r >= 1 else f"{r:.2f}x"
-        diff = "" if row is ref else fmt_diff(row.value, ref.value, e.tol)
+        rtxt = "1 (reference)" if row is ref else show_ratio(ratio(row, ref))
+        diff = "" if row is ref else show_diff(row.value, ref.value, e.tol)
         lines.append(
             f"| {e.label} | `{e.call}` | {e.threads} | {fmt_time(row.best)} | {len(row.times)} "
-            f"| {rtxt} | {fmt_value(row.value)} | {diff} |"
+            f"| {rtxt} | {show_value(row.value)} | {diff} |"
         )
     lines.append("")
     if case.notes:
@@ -432,3 +466,54 @@ def write_section(path: Path, name: str, body: str, heading: str | None = None) 
 
 def today() -> str:
     return datetime.date.today().isoformat()
+
+
+# -------------------------------------------------------------- command line
+
+
+def case_parser(
+    doc: str, names: list[str], *, write_help: str, child_metavar: str
+) -> argparse.ArgumentParser:
+    """The options of a bench made of `Case`s (`names` are its case names):
+    --smoke, --only, --write, --repeats, --budget, and the hidden
+    --memory-child through which the bench measures memory in a child process."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--smoke", action="store_true", help="run every case once on tiny inputs")
+    ap.add_argument(
+        "--only",
+        action="append",
+        choices=names,
+        metavar="NAME",
+        help=f"run only this case (repeatable): {', '.join(names)}",
+    )
+    ap.add_argument("--write", action="store_true", help=write_help)
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs per implementation")
+    ap.add_argument(
+        "--budget",
+        type=float,
+        default=60.0,
+        help="stop repeating once an implementation has run this many seconds",
+    )
+    ap.add_argument("--memory-child", nargs=2, metavar=(child_metavar, "N"), help=argparse.SUPPRESS)
+    return ap
+
+
+def parse_bench_args(ap: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse `argv`, refusing --write with --smoke (tiny runs are no benchmarks)."""
+    args = ap.parse_args(argv)
+    if getattr(args, "smoke", False) and getattr(args, "write", False):
+        ap.error("--smoke results are not benchmarks; drop --write")
+    return args
+
+
+def command_line(script: str, argv: list[str] | None) -> str:
+    """The command that reproduced this run, as BENCHMARKS.md quotes it."""
+    args = sys.argv[1:] if argv is None else argv
+    return f"python benches/{script} {' '.join(args)}".strip()
+
+
+def exit_status(failed: bool) -> int:
+    """The exit status of a bench: 1 when an implementation failed."""
+    if failed:
+        print("some implementations failed; see the tables above", file=sys.stderr)
+    return 1 if failed else 0

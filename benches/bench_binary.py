@@ -33,7 +33,7 @@ from typing import Any
 
 import hartley
 import numpy as np
-from _harness import today, write_section
+from _harness import command_line, parse_bench_args, today, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "stdlib-docstrings-minilm-384.f16.npy"
@@ -377,11 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     ap.add_argument("--only", action="append", choices=["recall", "scan", "end_to_end"])
     ap.add_argument("--repeats", type=int, default=5)
-    args = ap.parse_args(argv)
-    if args.smoke and args.write:
-        ap.error("--smoke results are not benchmarks; drop --write")
+    args = parse_bench_args(ap, argv)
     repeats = 1 if args.smoke else args.repeats
-    command = "python benches/bench_binary.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = command_line("bench_binary.py", argv)
     selected = args.only or ["recall", "scan", "end_to_end"]
     sections = {}
     if "recall" in selected:
@@ -391,9 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     if "end_to_end" in selected:
         sections["binary_end_to_end"] = run_end_to_end(args.smoke, repeats)
     for name in sections:
-        sections[name] += (
-            f"\n\nRun on {today()} with `{command.strip()}` ({os.cpu_count()} cores).\n"
-        )
+        sections[name] += f"\n\nRun on {today()} with `{command}` ({os.cpu_count()} cores).\n"
         print("\n" + sections[name])
     if args.write:
         for name, body in sections.items():

@@ -12,7 +12,6 @@ warm-up, and reports both times, their ratio and both estimates.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import math
@@ -27,12 +26,16 @@ from _harness import (
     Entry,
     case_json,
     case_markdown,
+    case_parser,
+    command_line,
+    exit_status,
     in_subprocess,
     machine_markdown,
     memory_markdown,
     need,
+    parse_bench_args,
     peak_rss_growth,
-    run_case,
+    run_cases,
     today,
     write_report,
 )
@@ -337,49 +340,22 @@ def run_memory(smoke: bool) -> tuple[str, bool, dict]:
 def main(argv: list[str] | None = None) -> int:
     cases = build_cases()
     names = [c.name for c in cases] + ["memory"]
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--smoke", action="store_true", help="run every case once on tiny inputs")
-    ap.add_argument(
-        "--only",
-        action="append",
-        choices=names,
-        metavar="NAME",
-        help=f"run only this case (repeatable): {', '.join(names)}",
-    )
-    ap.add_argument("--write", action="store_true", help="regenerate BENCHMARKS.md")
-    ap.add_argument("--repeats", type=int, default=3, help="timed runs per implementation")
-    ap.add_argument(
-        "--budget",
-        type=float,
-        default=60.0,
-        help="stop repeating once an implementation has run this many seconds",
-    )
-    ap.add_argument("--memory-child", nargs=2, metavar=("LIB", "N"), help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
+    ap = case_parser(__doc__, names, write_help="regenerate BENCHMARKS.md", child_metavar="LIB")
+    args = parse_bench_args(ap, argv)
     if args.memory_child:
         memory_child(args.memory_child[0], int(args.memory_child[1]))
         return 0
-    if args.smoke and args.write:
-        ap.error("--smoke results are not benchmarks; drop --write")
 
-    command = "python benches/bench_estimators.py " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    command = command_line("bench_estimators.py", argv)
     selected = args.only or names
-    sections, raw, failed = {}, {}, False
-    for case in cases:
-        if case.name not in selected:
-            continue
-        run_case(case, smoke=args.smoke, repeats=args.repeats, budget=args.budget)
-        failed = failed or any(r.failed for r in case.rows)
-        sections[case.name] = case_markdown(case, args.smoke)
-        raw[case.name] = case_json(case)
+    sections, failed = run_cases(cases, selected, args, case_markdown)
+    raw = {case.name: case_json(case) for case in cases if case.name in sections}
     if "memory" in selected:
         sections["memory"], mem_failed, raw["memory"] = run_memory(args.smoke)
         failed = failed or mem_failed
 
     for name, body in sections.items():
-        sections[name] = body.rstrip() + f"\n\nRun on {today()} with `{command.strip()}`.\n"
+        sections[name] = body.rstrip() + f"\n\nRun on {today()} with `{command}`.\n"
         print("\n" + sections[name])
     if not args.smoke:
         path = ROOT / "benches" / "results" / "estimators.json"
@@ -395,9 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         write_report(ROOT / "BENCHMARKS.md", header, sections, names)
         print(f"wrote {ROOT / 'BENCHMARKS.md'}")
-    if failed:
-        print("some implementations failed; see the tables above", file=sys.stderr)
-    return 1 if failed else 0
+    return exit_status(failed)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,16 @@ from typing import Any
 
 import _hnsw_hamming
 import numpy as np
-from _harness import PeerMissing, in_subprocess, load_average, machine_markdown, need, today
+from _harness import (
+    PeerMissing,
+    command_line,
+    in_subprocess,
+    load_average,
+    machine_markdown,
+    need,
+    parse_bench_args,
+    today,
+)
 from _harness import write_section as write_md_section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -475,16 +484,13 @@ def main(argv: list[str] | None = None) -> int:
         help="redraw the plot and the BENCHMARKS.md section from benches/results/hnsw*.json",
     )
     ap.add_argument("--memory-child", nargs=2, metavar=("LIB", "N"), help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
+    args = parse_bench_args(ap, argv)
     if args.memory_child:
         memory_child(args.memory_child[0], int(args.memory_child[1]))
         return 0
-    if args.smoke and args.write:
-        ap.error("--smoke results are not benchmarks; drop --write")
     raw = ROOT / "benches" / "results" / "hnsw.json"
     raw_ham = ROOT / "benches" / "results" / "hnsw_hamming.json"
-    command = "python benches/bench_hnsw.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    command = command.strip()
+    command = command_line("bench_hnsw.py", argv)
 
     if args.replot:
         res = json.loads(raw.read_text()) if raw.exists() else None

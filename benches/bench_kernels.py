@@ -14,7 +14,6 @@ number of threads as hartley with threadpoolctl.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -25,14 +24,16 @@ import numpy as np
 from _harness import (
     Case,
     Entry,
-    fmt_time,
+    case_markdown,
+    case_parser,
+    command_line,
+    exit_status,
     in_subprocess,
     machine_markdown,
     need,
+    parse_bench_args,
     peak_rss_growth,
-    ratio,
-    run_case,
-    target_line,
+    run_cases,
     today,
     write_section,
 )
@@ -378,39 +379,15 @@ def fmt_diff(v, ref, tol: float) -> str:
 
 
 def case_md(case: Case, smoke: bool) -> str:
-    ref = case.rows[0]
-    lines = [
-        f"### {case.title}",
-        "",
-        case.description,
-        "",
-        "| implementation | call | threads | best time (s) | runs | time / hartley | result "
-        "| largest difference from hartley |",
-        "|---|---|---|---:|---:|---:|---|---|",
-    ]
-    for row in case.rows:
-        e = row.entry
-        if row.note and not row.times:
-            lines.append(f"| {e.label} | `{e.call}` | {e.threads} | {row.note} | | | | |")
-            continue
-        r = ratio(row, ref)
-        rtxt = "1 (reference)" if row is ref else f"{r:.2f}x"
-        diff = "" if row is ref else fmt_diff(row.value, ref.value, e.tol)
-        lines.append(
-            f"| {e.label} | `{e.call}` | {e.threads} | {fmt_time(row.best)} | {len(row.times)} "
-            f"| {rtxt} | {fmt_result(row.value)} | {diff} |"
-        )
-    lines.append("")
-    if case.notes:
-        lines += [case.notes, ""]
-    lines += [
-        f"Machine load (1-minute average) {case.load[0]:.2f} before, {case.load[1]:.2f} after.",
-        "",
-    ]
-    tl = target_line(case, smoke)
-    if tl:
-        lines += [tl, ""]
-    return "\n".join(lines)
+    return case_markdown(
+        case,
+        smoke,
+        value_header="result",
+        diff_header="largest difference from hartley",
+        show_value=fmt_result,
+        show_diff=fmt_diff,
+        show_ratio=lambda r: f"{r:.2f}x",
+    )
 
 
 # ------------------------------------------------------------------ memory
@@ -481,41 +458,18 @@ def run_memory(smoke: bool) -> tuple[str, bool]:
 def main(argv: list[str] | None = None) -> int:
     cases = build_cases()
     names = [c.name for c in cases] + ["memory"]
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--smoke", action="store_true", help="run every case once on tiny inputs")
-    ap.add_argument(
-        "--only",
-        action="append",
-        choices=names,
-        metavar="NAME",
-        help=f"run only this case (repeatable): {', '.join(names)}",
-    )
-    ap.add_argument("--write", action="store_true", help="update the kernels part of BENCHMARKS.md")
-    ap.add_argument("--repeats", type=int, default=3, help="timed runs per implementation")
-    ap.add_argument(
-        "--budget",
-        type=float,
-        default=60.0,
-        help="stop repeating once an implementation has run this many seconds",
-    )
-    ap.add_argument("--memory-child", nargs=2, metavar=("FUNC", "N"), help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
+    write_help = "update the kernels part of BENCHMARKS.md"
+    ap = case_parser(__doc__, names, write_help=write_help, child_metavar="FUNC")
+    args = parse_bench_args(ap, argv)
     if args.memory_child:
         memory_child(args.memory_child[0], int(args.memory_child[1]))
         return 0
-    if args.smoke and args.write:
-        ap.error("--smoke results are not benchmarks; drop --write")
     if args.only and args.write:
         ap.error("--write regenerates the whole kernels part: run every case")
-    command = "python benches/bench_kernels.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = command_line("bench_kernels.py", argv)
     selected = args.only or names
-    parts, failed = [], False
-    for case in cases:
-        if case.name not in selected:
-            continue
-        run_case(case, smoke=args.smoke, repeats=args.repeats, budget=args.budget)
-        failed = failed or any(r.failed for r in case.rows)
-        parts.append(case_md(case, args.smoke))
+    reports, failed = run_cases(cases, selected, args, case_md)
+    parts = list(reports.values())
     if "memory" in selected:
         body, mem_failed = run_memory(args.smoke)
         parts.append(body)
@@ -531,16 +485,14 @@ def main(argv: list[str] | None = None) -> int:
             machine_markdown(PEER_DISTS),
             "",
             *parts,
-            f"Run on {today()} with `{command.strip()}`.",
+            f"Run on {today()} with `{command}`.",
         ]
     )
     print("\n" + report)
     if args.write:
         write_section(ROOT / "BENCHMARKS.md", "kernels", report)
         print(f"wrote {ROOT / 'BENCHMARKS.md'}")
-    if failed:
-        print("some implementations failed; see the tables above", file=sys.stderr)
-    return 1 if failed else 0
+    return exit_status(failed)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ only have to allow for the estimator's own bias and variance.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -252,3 +254,47 @@ def run_python(
         cwd=ROOT,
         check=False,
     )
+
+
+_INTERRUPTIBLE = """
+import signal, sys, time
+import numpy as np, hartley
+# A child of a non-interactive shell may inherit SIGINT as ignored, in which
+# case Python would not install its KeyboardInterrupt handler.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+{setup}
+print("ready", flush=True)
+start = time.perf_counter()
+try:
+    {call}
+except KeyboardInterrupt:
+    print(f"interrupted after {{time.perf_counter() - start:.2f}}s", flush=True)
+    sys.exit(3)
+print("finished", flush=True)
+"""
+
+
+def assert_interrupted(setup: str, call: str) -> None:
+    """Runs `setup`, then the long `call`, in a fresh interpreter; sends it
+    SIGINT a second into the call and requires the call to stop with
+    KeyboardInterrupt within 15 s instead of running to its end."""
+    code = _INTERRUPTIBLE.format(setup=setup, call=call)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 3, (out, err)
+    assert "interrupted after" in out and "finished" not in out

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ["mi1d", "mi5d", "ranking", "classif", "entropy", "entropy_l2", "memory"]
 KERNEL_CASES = [
@@ -35,9 +37,12 @@ def smoke(script: str) -> str:
     return proc.stdout
 
 
-def test_bench_estimators_smoke():
-    out = smoke("bench_estimators.py")
-    for name in CASES:
+@pytest.mark.parametrize(
+    ("script", "cases"), [("bench_estimators.py", CASES), ("bench_kernels.py", KERNEL_CASES)]
+)
+def test_case_bench_smoke(script, cases):
+    out = smoke(script)
+    for name in cases:
         assert f"  {name} " in out, f"case {name} did not run"
     assert "error:" not in out
 
@@ -46,13 +51,6 @@ def test_bench_binary_smoke():
     out = smoke("bench_binary.py")
     for title in ("Recall@10", "Exhaustive Hamming scan", "End to end"):
         assert title in out, f"report {title!r} missing"
-
-
-def test_bench_kernels_smoke():
-    out = smoke("bench_kernels.py")
-    for name in KERNEL_CASES:
-        assert f"  {name} " in out, f"case {name} did not run"
-    assert "error:" not in out
 
 
 def test_bench_hnsw_smoke():

@@ -7,17 +7,15 @@ from __future__ import annotations
 import inspect
 import math
 import re
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 import hartley
 import numpy as np
 import pytest
-from conftest import ROOT, bivariate, run_python
+from conftest import ROOT, assert_interrupted, bivariate, run_python
 from hartley import _core
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -716,50 +714,18 @@ def test_hartley_simd_environment_variable() -> None:
 
 # ======================================================= Ctrl-C and progress
 
-_LONG_CALL = """
-import signal, sys, time
-import numpy as np, hartley
-# A child of a non-interactive shell may inherit SIGINT as ignored, in which
-# case Python would not install its KeyboardInterrupt handler.
-signal.signal(signal.SIGINT, signal.default_int_handler)
-rng = np.random.default_rng(0)
-x = rng.standard_normal(200_000)
-y = x + rng.standard_normal(200_000)
-print("ready", flush=True)
-start = time.perf_counter()
-try:
-    hartley.mutual_info(x, y, ci=0.95, n_resamples=2000)
-except KeyboardInterrupt:
-    print(f"interrupted after {time.perf_counter() - start:.2f}s", flush=True)
-    sys.exit(3)
-print("finished", flush=True)
-"""
-
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_ctrl_c_interrupts_a_long_estimate() -> None:
     # Uninterrupted, the call (2000 half-samples of 10^5 points) would run for
     # well over a minute on two cores (400 half-samples take about 20 s); after
     # SIGINT it must stop within a few seconds (it takes well under one).
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _LONG_CALL],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
+    assert_interrupted(
+        "rng = np.random.default_rng(0)\n"
+        "x = rng.standard_normal(200_000)\n"
+        "y = x + rng.standard_normal(200_000)",
+        "hartley.mutual_info(x, y, ci=0.95, n_resamples=2000)",
     )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
-        time.sleep(1.0)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 3, (out, err)
-    assert "interrupted after" in out and "finished" not in out
 
 
 _PROGRESS = """

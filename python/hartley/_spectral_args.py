@@ -9,7 +9,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._validation import as_real_array, as_samples, check_bool, check_n_jobs, check_option
+from ._validation import (
+    as_real_array,
+    as_samples,
+    check_base,
+    check_bool,
+    check_int,
+    check_n_jobs,
+    check_option,
+)
 from .kernels import KERNELS, _check_gamma, _check_real
 
 F64 = npt.NDArray[np.float64]
@@ -70,3 +78,8 @@ def _kernel_args(kernel: Any, gamma: Any, degree: Any, coef0: Any) -> tuple[str,
 
 def _jobs(n_jobs: Any, progress: Any) -> tuple[int | None, bool]:
     return check_n_jobs(n_jobs), check_bool(progress, "progress")
+
+
+def _diffusion_args(sigma: Any, t: Any, base: Any) -> tuple[float, int, float]:
+    """Bandwidth, diffusion time and logarithm base of the diffusion measures."""
+    return _positive(sigma, "sigma"), check_int(t, "t", 1), check_base(base)

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._spectral_args import _jobs, _kernel_args, _order, _positive, _source, _tol
+from ._spectral_args import _diffusion_args, _jobs, _kernel_args, _order, _source, _tol
 from ._twosample import (
     cs_divergence,
     energy_distance,
@@ -42,7 +42,7 @@ from ._twosample import (
     mmd,
     sliced_wasserstein,
 )
-from ._validation import as_samples, check_base, check_bool, check_int
+from ._validation import as_samples, check_base, check_bool
 
 __all__ = [
     "cs_divergence",
@@ -483,9 +483,7 @@ def diffusion_spectral_entropy(
     1.0
     """
     x = as_samples(X, "X")
-    s = _positive(sigma, "sigma")
-    tt = check_int(t, "t", 1)
-    b = check_base(base)
+    s, tt, b = _diffusion_args(sigma, t, base)
     nj, prog = _jobs(n_jobs, progress)
     return _core.diffusion_spectral_entropy(x, s, tt, nj, prog) / math.log(b)
 
@@ -539,8 +537,6 @@ def diffusion_spectral_mutual_info(
     if lab.shape[0] != x.shape[0]:
         raise ValueError(f"labels: has {lab.shape[0]} values but X has {x.shape[0]} samples")
     codes = np.unique(lab, return_inverse=True)[1].astype(np.int64).ravel()
-    s = _positive(sigma, "sigma")
-    tt = check_int(t, "t", 1)
-    b = check_base(base)
+    s, tt, b = _diffusion_args(sigma, t, base)
     nj, prog = _jobs(n_jobs, progress)
     return _core.diffusion_spectral_mutual_info(x, codes, s, tt, nj, prog) / math.log(b)

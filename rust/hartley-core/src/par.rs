@@ -170,16 +170,28 @@ pub fn par_chunk_sum(
     ctl: &Control,
     f: impl Fn(std::ops::Range<usize>) -> f64 + Sync,
 ) -> Result<f64> {
+    par_block_sum(n, CHUNK, ctl, f)
+}
+
+/// [`par_chunk_sum`] with blocks of `block` indices instead of [`CHUNK`]:
+/// for work whose natural tile is smaller or larger. The result depends on
+/// `block` but never on the thread count.
+pub fn par_block_sum(
+    n: usize,
+    block: usize,
+    ctl: &Control,
+    f: impl Fn(std::ops::Range<usize>) -> f64 + Sync,
+) -> Result<f64> {
     use rayon::prelude::*;
-    let n_chunks = n.div_ceil(CHUNK);
-    let partial: Vec<Option<f64>> = (0..n_chunks)
+    let n_blocks = n.div_ceil(block);
+    let partial: Vec<Option<f64>> = (0..n_blocks)
         .into_par_iter()
         .map(|c| {
             if ctl.is_cancelled() {
                 return None;
             }
-            let lo = c * CHUNK;
-            let hi = (lo + CHUNK).min(n);
+            let lo = c * block;
+            let hi = (lo + block).min(n);
             let s = f(lo..hi);
             ctl.advance((hi - lo) as u64);
             Some(s)

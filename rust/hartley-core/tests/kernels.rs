@@ -2,10 +2,10 @@
 //! oracles and closed forms.
 
 use hartley_core::kernels::measures::{self, Source};
-use hartley_core::kernels::metric::{Euclidean, Rbf};
-use hartley_core::kernels::pairwise::{inner_pairwise, inner_sum};
+use hartley_core::kernels::metric::{Chebyshev, Euclidean, Linear, Manhattan, Rbf};
+use hartley_core::kernels::pairwise::{direct_pairwise, direct_sum, inner_pairwise, inner_sum};
 use hartley_core::kernels::{distances, kernels, twosample, DistanceKind, KernelKind, Rows};
-use hartley_core::{Control, Threads};
+use hartley_core::{Control, Error, Threads};
 
 fn data(n: usize, d: usize, seed: u64) -> Vec<f64> {
     // A small deterministic generator: no dependence on rand's streams.
@@ -160,4 +160,82 @@ fn two_sample_closed_forms() {
         / 64.0)
         .sqrt();
     assert!((sw - want).abs() < 1e-9, "{sw} vs {want}");
+}
+
+#[test]
+fn direct_matrices_and_sums_match_naive_over_partial_blocks() {
+    // 300 and 260 rows: one full block and a partial one of both drivers.
+    let (n, m, d) = (300, 260, 5);
+    let (x, y) = (data(n, d, 7), data(m, d, 8));
+    let xr = Rows::new(&x, n, d, "X").unwrap();
+    let yr = Rows::new(&y, m, d, "Y").unwrap();
+    let ctl = Control::new();
+    let naive = |a: &[f64], b: &[f64]| -> f64 { a.iter().zip(b).map(|(u, v)| (u - v).abs()).sum() };
+    for (other, rows) in [(None, &x), (Some(yr), &y)] {
+        let mm = rows.len() / d;
+        let full = direct_pairwise(xr, other, &Manhattan, Threads::new(2), &ctl).unwrap();
+        assert_eq!(full.len(), n * mm);
+        for i in 0..n {
+            for j in 0..mm {
+                let want = naive(&x[i * d..(i + 1) * d], &rows[j * d..(j + 1) * d]);
+                assert!((full[i * mm + j] - want).abs() < 1e-12);
+            }
+        }
+        let want: f64 = full.iter().sum();
+        let got = Threads::new(2)
+            .install(|| direct_sum(xr, other, &Manhattan, &ctl))
+            .unwrap();
+        assert!((got - want).abs() < 1e-9 * want, "{got} vs {want}");
+        let one = Threads::new(1)
+            .install(|| direct_sum(xr, other, &Manhattan, &ctl))
+            .unwrap();
+        assert_eq!(one, got, "the sum depends on the thread count");
+    }
+}
+
+#[test]
+fn progress_is_counted_to_the_end() {
+    let (n, d) = (600, 3);
+    let x = data(n, d, 9);
+    let xr = Rows::new(&x, n, d, "X").unwrap();
+    let ctl = Control::new();
+    inner_pairwise(xr, None, &Linear, Threads::new(2), &ctl).unwrap();
+    direct_pairwise(xr, None, &Chebyshev, Threads::new(2), &ctl).unwrap();
+    inner_sum(xr, None, &Linear, &ctl).unwrap();
+    direct_sum(xr, None, &Chebyshev, &ctl).unwrap();
+    let (done, total) = ctl.progress();
+    assert_eq!(total, 4 * n as u64);
+    assert_eq!(done, total);
+}
+
+#[test]
+fn cancelled_calls_and_mismatched_widths_fail() {
+    let x = data(40, 4, 10);
+    let y = data(30, 3, 11);
+    let xr = Rows::new(&x, 40, 4, "X").unwrap();
+    let yr = Rows::new(&y, 30, 3, "Y").unwrap();
+    let ctl = Control::new();
+    let t = Threads::new(2);
+    let wrong = [
+        inner_pairwise(xr, Some(yr), &Linear, t, &ctl).err(),
+        direct_pairwise(xr, Some(yr), &Manhattan, t, &ctl).err(),
+        inner_sum(xr, Some(yr), &Linear, &ctl).err(),
+        direct_sum(xr, Some(yr), &Manhattan, &ctl).err(),
+    ];
+    for e in wrong {
+        assert!(
+            matches!(e, Some(Error::InvalidArgument { arg: "Y", .. })),
+            "{e:?}"
+        );
+    }
+    ctl.cancel();
+    let cancelled = [
+        inner_pairwise(xr, None, &Linear, t, &ctl).err(),
+        direct_pairwise(xr, None, &Manhattan, t, &ctl).err(),
+        inner_sum(xr, None, &Linear, &ctl).err(),
+        direct_sum(xr, None, &Manhattan, &ctl).err(),
+    ];
+    for e in cancelled {
+        assert!(matches!(e, Some(Error::Cancelled)), "{e:?}");
+    }
 }

@@ -19,13 +19,9 @@ use numpy::{
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use crate::arrays::{slice1, slice2, to_array2};
 use crate::errors::{to_py, HartleyError};
 use crate::run::run;
-
-fn slice<'a, T: numpy::Element>(a: &'a PyReadonlyArray2<'_, T>, name: &str) -> PyResult<&'a [T]> {
-    a.as_slice()
-        .map_err(|_| PyValueError::new_err(format!("{name}: must be C-contiguous")))
-}
 
 fn words_of(a: &PyReadonlyArray2<'_, u8>, n_bits: usize, name: &str) -> PyResult<Vec<u64>> {
     if a.shape()[1] != code_bytes(n_bits) {
@@ -35,7 +31,7 @@ fn words_of(a: &PyReadonlyArray2<'_, u8>, n_bits: usize, name: &str) -> PyResult
             a.shape()[1]
         )));
     }
-    Ok(to_words(slice(a, name)?, n_bits))
+    Ok(to_words(slice2(a, name)?, n_bits))
 }
 
 #[pyfunction]
@@ -53,25 +49,20 @@ fn code_distances<'py>(
     let wb = words_of(&b, n_bits, "B")?;
     let stride = stride_words(n_bits);
     let level = simd::level();
-    let shape = (na, nb);
     if jaccard {
         let out = run(py, n_jobs, false, "jaccard", |t, c| {
             let ca = Codes::new(&wa, stride, n_bits)?;
             let cb = Codes::new(&wb, stride, n_bits)?;
             pairwise::jaccard_matrix(ca, cb, level, t, c)
         })?;
-        let m =
-            Array2::from_shape_vec(shape, out).map_err(|e| HartleyError::new_err(e.to_string()))?;
-        Ok(m.into_pyarray(py).into_any())
+        Ok(to_array2(py, out, na, nb)?.into_any())
     } else {
         let out = run(py, n_jobs, false, "hamming", |t, c| {
             let ca = Codes::new(&wa, stride, n_bits)?;
             let cb = Codes::new(&wb, stride, n_bits)?;
             pairwise::hamming_matrix(ca, cb, level, t, c)
         })?;
-        let m =
-            Array2::from_shape_vec(shape, out).map_err(|e| HartleyError::new_err(e.to_string()))?;
-        Ok(m.into_pyarray(py).into_any())
+        Ok(to_array2(py, out, na, nb)?.into_any())
     }
 }
 
@@ -86,16 +77,12 @@ fn binarize<'py>(
     progress: bool,
 ) -> PyResult<Bound<'py, PyArray2<u8>>> {
     let (n, dim) = (x.shape()[0], x.shape()[1]);
-    let xs = slice(&x, "X")?;
-    let ts = thresholds
-        .as_slice()
-        .map_err(|_| PyValueError::new_err("thresholds: must be contiguous"))?;
+    let xs = slice2(&x, "X")?;
+    let ts = slice1(&thresholds, "thresholds")?;
     let out = run(py, n_jobs, progress, "binarize", |t, c| {
         encode(xs, dim, ts, bits, t, c)
     })?;
-    let m = Array2::from_shape_vec((n, code_bytes(dim * bits)), out)
-        .map_err(|e| HartleyError::new_err(e.to_string()))?;
-    Ok(m.into_pyarray(py))
+    to_array2(py, out, n, code_bytes(dim * bits))
 }
 
 /// The index behind `hartley.BinaryIndex`. Searches take a read lock and
@@ -116,10 +103,7 @@ fn poisoned() -> PyErr {
 fn vec1(a: Option<PyReadonlyArray1<'_, f32>>, name: &str) -> PyResult<Vec<f32>> {
     match a {
         None => Ok(Vec::new()),
-        Some(a) => Ok(a
-            .as_slice()
-            .map_err(|_| PyValueError::new_err(format!("{name}: must be contiguous")))?
-            .to_vec()),
+        Some(a) => Ok(slice1(&a, name)?.to_vec()),
     }
 }
 
@@ -233,9 +217,7 @@ impl PyBinaryIndex {
         ids: PyReadonlyArray1<'_, i64>,
     ) -> PyResult<Bound<'py, PyArray2<u8>>> {
         let index = self.inner.read().map_err(|_| poisoned())?;
-        let ids = ids
-            .as_slice()
-            .map_err(|_| PyValueError::new_err("ids: must be contiguous"))?;
+        let ids = slice1(&ids, "ids")?;
         let width = code_bytes(index.n_bits());
         let mut out = Vec::with_capacity(ids.len() * width);
         for &i in ids {
@@ -247,9 +229,7 @@ impl PyBinaryIndex {
             }
             out.extend_from_slice(index.code(i as usize));
         }
-        Array2::from_shape_vec((ids.len(), width), out)
-            .map(|m| m.into_pyarray(py))
-            .map_err(|e| HartleyError::new_err(e.to_string()))
+        to_array2(py, out, ids.len(), width)
     }
 
     #[pyo3(signature = (codes, vectors=None))]
@@ -259,9 +239,9 @@ impl PyBinaryIndex {
         codes: PyReadonlyArray2<'_, u8>,
         vectors: Option<PyReadonlyArray2<'_, f32>>,
     ) -> PyResult<()> {
-        let c = slice(&codes, "X")?;
+        let c = slice2(&codes, "X")?;
         let v = match &vectors {
-            Some(v) => Some(slice(v, "X")?),
+            Some(v) => Some(slice2(v, "X")?),
             None => None,
         };
         let inner = &self.inner;
@@ -308,9 +288,9 @@ impl PyBinaryIndex {
         .unwrap_or(0);
         let queries = Queries {
             n,
-            codes: codes.as_ref().map(|a| slice(a, "Q")).transpose()?,
-            projected: projected.as_ref().map(|a| slice(a, "Q")).transpose()?,
-            vectors: vectors.as_ref().map(|a| slice(a, "Q")).transpose()?,
+            codes: codes.as_ref().map(|a| slice2(a, "Q")).transpose()?,
+            projected: projected.as_ref().map(|a| slice2(a, "Q")).transpose()?,
+            vectors: vectors.as_ref().map(|a| slice2(a, "Q")).transpose()?,
         };
         let opts = SearchOptions {
             k,

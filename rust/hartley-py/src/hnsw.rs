@@ -11,14 +11,14 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use hartley_core::hnsw::{Filter, Hnsw, Metric, Params, Vectors};
 use hartley_core::{Control, Threads};
-use numpy::ndarray::Array2;
 use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+    Element, IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
 };
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::arrays::{slice1, slice2, to_array2};
 use crate::errors::{to_py, HartleyError};
 use crate::run::run;
 
@@ -44,16 +44,6 @@ fn write(l: &RwLock<Hnsw>) -> RwLockWriteGuard<'_, Hnsw> {
     l.write().unwrap_or_else(|p| p.into_inner())
 }
 
-fn slice<'a, T: numpy::Element>(a: &'a PyReadonlyArray2<'_, T>, name: &str) -> PyResult<&'a [T]> {
-    a.as_slice()
-        .map_err(|_| PyValueError::new_err(format!("{name}: must be C-contiguous")))
-}
-
-fn slice1<'a, T: numpy::Element>(a: &'a PyReadonlyArray1<'_, T>, name: &str) -> PyResult<&'a [T]> {
-    a.as_slice()
-        .map_err(|_| PyValueError::new_err(format!("{name}: must be contiguous")))
-}
-
 /// Runs a short call without the GIL on this thread, panics mapped as in [`run`].
 fn quick<T: Send>(
     py: Python<'_>,
@@ -76,17 +66,19 @@ type Found<'py> = (Bound<'py, PyArray2<f32>>, Bound<'py, PyArray2<i64>>);
 
 impl HnswCore {
     #[allow(clippy::too_many_arguments)]
-    fn search_any<'py>(
+    fn search_any<'py, 'a, T: Element>(
         &self,
         py: Python<'py>,
-        q: Vectors<'_>,
-        nq: usize,
+        q: &'a PyReadonlyArray2<'py, T>,
+        wrap: fn(&'a [T]) -> Vectors<'a>,
         k: usize,
         ef: Option<usize>,
         filter_ids: Option<PyReadonlyArray1<'py, i64>>,
         filter_mask: Option<PyReadonlyArray1<'py, bool>>,
         n_jobs: Option<isize>,
     ) -> PyResult<Found<'py>> {
+        let nq = q.shape()[0];
+        let q = wrap(slice2(q, "Q")?);
         let ids = filter_ids
             .as_ref()
             .map(|a| slice1(a, "filter"))
@@ -123,10 +115,7 @@ impl HnswCore {
                 read(&self.inner).search(q, k, ef, filter, t, c)
             })?
         };
-        let shape = (nq, k);
-        let d = Array2::from_shape_vec(shape, d).expect("nq x k distances");
-        let i = Array2::from_shape_vec(shape, i).expect("nq x k ids");
-        Ok((d.into_pyarray(py), i.into_pyarray(py)))
+        Ok((to_array2(py, d, nq, k)?, to_array2(py, i, nq, k)?))
     }
 
     fn add_any(
@@ -178,7 +167,7 @@ impl HnswCore {
         n_jobs: Option<isize>,
         progress: bool,
     ) -> PyResult<()> {
-        let v = slice(&x, "X")?;
+        let v = slice2(&x, "X")?;
         self.add_any(py, Vectors::F32(v), ids, n_jobs, progress)
     }
 
@@ -191,7 +180,7 @@ impl HnswCore {
         n_jobs: Option<isize>,
         progress: bool,
     ) -> PyResult<()> {
-        let v = slice(&x, "X")?;
+        let v = slice2(&x, "X")?;
         self.add_any(py, Vectors::Codes(v), ids, n_jobs, progress)
     }
 
@@ -207,18 +196,7 @@ impl HnswCore {
         filter_mask: Option<PyReadonlyArray1<'py, bool>>,
         n_jobs: Option<isize>,
     ) -> PyResult<Found<'py>> {
-        let nq = q.shape()[0];
-        let v = slice(&q, "Q")?;
-        self.search_any(
-            py,
-            Vectors::F32(v),
-            nq,
-            k,
-            ef,
-            filter_ids,
-            filter_mask,
-            n_jobs,
-        )
+        self.search_any(py, &q, Vectors::F32, k, ef, filter_ids, filter_mask, n_jobs)
     }
 
     #[pyo3(signature = (q, k, ef, filter_ids, filter_mask, n_jobs))]
@@ -233,12 +211,10 @@ impl HnswCore {
         filter_mask: Option<PyReadonlyArray1<'py, bool>>,
         n_jobs: Option<isize>,
     ) -> PyResult<Found<'py>> {
-        let nq = q.shape()[0];
-        let v = slice(&q, "Q")?;
         self.search_any(
             py,
-            Vectors::Codes(v),
-            nq,
+            &q,
+            Vectors::Codes,
             k,
             ef,
             filter_ids,
@@ -288,9 +264,7 @@ impl HnswCore {
             .chunks_exact(4)
             .map(|c| f32::from_ne_bytes(c.try_into().expect("4 bytes")))
             .collect();
-        Ok(Array2::from_shape_vec((ids.len(), dim), v)
-            .expect("rows x dim")
-            .into_pyarray(py))
+        to_array2(py, v, ids.len(), dim)
     }
 
     /// Stored packed codes (Hamming).
@@ -304,11 +278,7 @@ impl HnswCore {
             let g = read(&self.inner);
             (g.get_vectors(ids), g.params().dim)
         });
-        Ok(
-            Array2::from_shape_vec((ids.len(), dim.div_ceil(8)), bytes.map_err(to_py)?)
-                .expect("rows x bytes")
-                .into_pyarray(py),
-        )
+        to_array2(py, bytes.map_err(to_py)?, ids.len(), dim.div_ceil(8))
     }
 
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {

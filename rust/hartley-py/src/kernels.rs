@@ -5,10 +5,11 @@
 
 use hartley_core::kernels::codes::{code_distances, CodeMetric, Codes};
 use hartley_core::kernels::{self as core, DistanceKind, Float, KernelKind, Rows};
-use numpy::{Element, IntoPyArray, PyArray2, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{Element, PyArray2, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use crate::arrays::{slice1, slice2, to_array2};
 use crate::errors::to_py;
 use crate::run::run;
 
@@ -18,22 +19,7 @@ pub(crate) fn rows<'a, T: Float + Element>(
     name: &'static str,
 ) -> PyResult<Rows<'a, T>> {
     let shape = a.shape();
-    let data = a
-        .as_slice()
-        .map_err(|_| PyValueError::new_err(format!("{name}: must be C-contiguous")))?;
-    Rows::new(data, shape[0], shape[1], name).map_err(to_py)
-}
-
-/// Hands an `n x m` row-major buffer to NumPy without copying it.
-fn matrix<T: Element>(
-    py: Python<'_>,
-    v: Vec<T>,
-    n: usize,
-    m: usize,
-) -> PyResult<Bound<'_, PyArray2<T>>> {
-    let a = numpy::ndarray::Array2::from_shape_vec((n, m), v)
-        .map_err(|e| crate::errors::HartleyError::new_err(format!("internal error: {e}")))?;
-    Ok(a.into_pyarray(py))
+    Rows::new(slice2(a, name)?, shape[0], shape[1], name).map_err(to_py)
 }
 
 macro_rules! pairwise_fns {
@@ -55,7 +41,7 @@ macro_rules! pairwise_fns {
             let out = run(py, n_jobs, progress, "pairwise_distances", |t, c| {
                 core::distances(xr, yr, metric, t, c)
             })?;
-            matrix(py, out, xr.rows(), m)
+            to_array2(py, out, xr.rows(), m)
         }
 
         #[pyfunction]
@@ -80,7 +66,7 @@ macro_rules! pairwise_fns {
             let out = run(py, n_jobs, progress, "pairwise_kernels", |t, c| {
                 core::kernels(xr, yr, kernel, t, c)
             })?;
-            matrix(py, out, xr.rows(), m)
+            to_array2(py, out, xr.rows(), m)
         }
     };
 }
@@ -90,10 +76,7 @@ pairwise_fns!(f64, pairwise_distances_f64, pairwise_kernels_f64);
 
 fn codes<'a>(a: &'a PyReadonlyArray2<'_, u8>, name: &'static str) -> PyResult<Codes<'a>> {
     let shape = a.shape();
-    let data = a
-        .as_slice()
-        .map_err(|_| PyValueError::new_err(format!("{name}: must be C-contiguous")))?;
-    Codes::new(data, shape[0], shape[1], name).map_err(to_py)
+    Codes::new(slice2(a, name)?, shape[0], shape[1], name).map_err(to_py)
 }
 
 #[pyfunction]
@@ -124,7 +107,7 @@ fn pairwise_code_distances<'py>(
     let out = run(py, n_jobs, progress, "pairwise_distances", |t, c| {
         code_distances(xc, yc, metric, t, c)
     })?;
-    matrix(py, out, n, m)
+    to_array2(py, out, n, m)
 }
 
 /// Registers the kernel functions on the module.
@@ -173,10 +156,7 @@ fn source<'a>(
         }
         (None, Some(k)) => {
             let shape = k.shape();
-            let data = k
-                .as_slice()
-                .map_err(|_| PyValueError::new_err(format!("{}: must be C-contiguous", names.1)))?;
-            Ok(Source::Kernel(data, shape[0], shape[1]))
+            Ok(Source::Kernel(slice2(k, names.1)?, shape[0], shape[1]))
         }
         _ => Err(PyValueError::new_err(format!(
             "{}: pass exactly one of {} and {}",
@@ -296,9 +276,7 @@ fn diffusion_spectral_mutual_info(
     progress: bool,
 ) -> PyResult<f64> {
     let x = rows(&x, "X")?;
-    let labels = labels
-        .as_slice()
-        .map_err(|_| PyValueError::new_err("labels: must be contiguous"))?;
+    let labels = slice1(&labels, "labels")?;
     run(
         py,
         n_jobs,
@@ -396,24 +374,10 @@ fn frechet_from_moments(
     mu2: PyReadonlyArray1<'_, f64>,
     sigma2: PyReadonlyArray2<'_, f64>,
 ) -> PyResult<f64> {
-    let slice1 = |a: &PyReadonlyArray1<'_, f64>, n: &str| -> PyResult<Vec<f64>> {
-        Ok(a.as_slice()
-            .map_err(|_| PyValueError::new_err(format!("{n}: must be contiguous")))?
-            .to_vec())
-    };
-    let slice2 = |a: &PyReadonlyArray2<'_, f64>, n: &str| -> PyResult<Vec<f64>> {
-        Ok(a.as_slice()
-            .map_err(|_| PyValueError::new_err(format!("{n}: must be C-contiguous")))?
-            .to_vec())
-    };
-    let (m1, s1, m2, s2) = (
-        slice1(&mu1, "mu1")?,
-        slice2(&sigma1, "sigma1")?,
-        slice1(&mu2, "mu2")?,
-        slice2(&sigma2, "sigma2")?,
-    );
+    let (m1, s1) = (slice1(&mu1, "mu1")?, slice2(&sigma1, "sigma1")?);
+    let (m2, s2) = (slice1(&mu2, "mu2")?, slice2(&sigma2, "sigma2")?);
     run(py, None, false, "frechet_distance", |t, _| {
-        twosample::frechet_from_moments(&m1, &s1, &m2, &s2, t)
+        twosample::frechet_from_moments(m1, s1, m2, s2, t)
     })
 }
 
@@ -425,7 +389,7 @@ fn random_projections(
     n_projections: usize,
     seed: u64,
 ) -> PyResult<Bound<'_, PyArray2<f64>>> {
-    matrix(
+    to_array2(
         py,
         twosample::random_projections(d, n_projections, seed),
         d,
@@ -453,9 +417,7 @@ fn sliced_wasserstein(
             projections.shape()
         )));
     }
-    let pr = projections
-        .as_slice()
-        .map_err(|_| PyValueError::new_err("projections: must be C-contiguous"))?;
+    let pr = slice2(&projections, "projections")?;
     run(py, n_jobs, progress, "sliced_wasserstein", |t, c| {
         twosample::sliced_wasserstein(xr, yr, pr, l, p, t, c)
     })

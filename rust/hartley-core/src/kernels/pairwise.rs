@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use super::float::Float;
 use super::metric::{DirectMap, InnerMap, Norms};
 use crate::error::{Error, Result};
-use crate::par::{Control, Threads};
+use crate::par::{par_block_sum, Control, Threads};
 
 /// Rows of the output computed by one task.
 const ROW_BLOCK: usize = 256;
@@ -124,6 +124,108 @@ pub fn row_norms<T: Float>(x: &Rows<'_, T>, norms: Norms) -> Vec<T> {
         .collect()
 }
 
+/// `y`, or `x` itself when `y` is `None`, and whether the comparison is
+/// of `x` with itself; fails unless `y` has as many columns as `x`.
+fn other<'a, T: Float>(x: Rows<'a, T>, y: Option<Rows<'a, T>>) -> Result<(Rows<'a, T>, bool)> {
+    match y {
+        Some(y) => {
+            same_width(&x, &y, "Y")?;
+            Ok((y, false))
+        }
+        None => Ok((x, true)),
+    }
+}
+
+/// Both sides of an inner-product comparison, with their row norms, ready
+/// to be turned into tiles of the metric.
+struct Tiles<'a, 'm, T, M> {
+    x: Rows<'a, T>,
+    y: Rows<'a, T>,
+    nx: Vec<T>,
+    ny: Vec<T>,
+    same: bool,
+    map: &'m M,
+}
+
+impl<'a, 'm, T: Float, M: InnerMap<T>> Tiles<'a, 'm, T, M> {
+    /// Computes the row norms (in parallel, on the current pool).
+    fn new(x: Rows<'a, T>, y: Rows<'a, T>, same: bool, map: &'m M) -> Self {
+        let nx = row_norms(&x, M::NORMS);
+        let ny = if same {
+            nx.clone()
+        } else {
+            row_norms(&y, M::NORMS)
+        };
+        Tiles {
+            x,
+            y,
+            nx,
+            ny,
+            same,
+            map,
+        }
+    }
+
+    /// Writes the tile of rows `r0..r1` of `x` against rows `c0..c1` of `y`
+    /// into `out`, one row of the tile every `stride` values: the matrix
+    /// product first, then the map applied row by row while the tile is
+    /// still in cache, with the exact self value on the diagonal of a
+    /// self-comparison.
+    fn fill(&self, out: &mut [T], stride: usize, r0: usize, r1: usize, c0: usize, c1: usize) {
+        let (x, y, w) = (&self.x, &self.y, c1 - c0);
+        T::gemm_nt(out, stride, x.block(r0, r1), y.block(c0, c1), x.cols());
+        for i in r0..r1 {
+            let row = &mut out[(i - r0) * stride..(i - r0) * stride + w];
+            let ny = &self.ny[c0..c1];
+            self.map
+                .map_row(row, self.nx[i], ny, x.row(i), |j| y.row(c0 + j));
+            if self.same && (c0..c1).contains(&i) {
+                if let Some(v) = self.map.self_value() {
+                    row[i - c0] = v;
+                }
+            }
+        }
+    }
+}
+
+/// The row-major `n x m` matrix whose blocks of [`ROW_BLOCK`] rows
+/// `fill(r0, r1, rows)` writes, blocks in parallel, with a check for
+/// cancellation before each block and progress counted in rows.
+fn row_blocks<T: Float>(
+    n: usize,
+    m: usize,
+    ctl: &Control,
+    fill: impl Fn(usize, usize, &mut [T]) + Sync,
+) -> Result<Vec<T>> {
+    ctl.add_total(n as u64);
+    let mut out = vec![T::ZERO; n * m];
+    out.par_chunks_mut(ROW_BLOCK * m)
+        .enumerate()
+        .try_for_each(|(b, chunk)| -> Result<()> {
+            ctl.check()?;
+            let r0 = b * ROW_BLOCK;
+            let r1 = (r0 + ROW_BLOCK).min(n);
+            fill(r0, r1, chunk);
+            ctl.advance((r1 - r0) as u64);
+            Ok(())
+        })?;
+    Ok(out)
+}
+
+/// `sum_b block(b, r0, r1)` over the blocks `r0..r1` of [`SUM_BLOCK`] of
+/// the `n` rows, blocks in parallel, added in block order (see
+/// [`par_block_sum`]); progress is counted in rows.
+fn sum_row_blocks(
+    n: usize,
+    ctl: &Control,
+    block: impl Fn(usize, usize, usize) -> f64 + Sync,
+) -> Result<f64> {
+    ctl.add_total(n as u64);
+    par_block_sum(n, SUM_BLOCK, ctl, |r| {
+        block(r.start / SUM_BLOCK, r.start, r.end)
+    })
+}
+
 /// The full `n x m` matrix of `map` between the rows of `x` and those of
 /// `y` (of `x` itself when `y` is `None`), row-major.
 ///
@@ -137,54 +239,25 @@ pub fn inner_pairwise<T: Float, M: InnerMap<T>>(
     threads: Threads,
     ctl: &Control,
 ) -> Result<Vec<T>> {
-    if let Some(y) = &y {
-        same_width(&x, y, "Y")?;
-    }
-    let same = y.is_none();
-    let y = y.unwrap_or(x);
-    let (n, m, d) = (x.rows(), y.rows(), x.cols());
-    ctl.add_total(n as u64);
+    let (y, same) = other(x, y)?;
+    let (n, m) = (x.rows(), y.rows());
     threads.install(|| {
-        let nx = row_norms(&x, M::NORMS);
-        let ny = if same {
-            nx.clone()
-        } else {
-            row_norms(&y, M::NORMS)
-        };
-        let mut out = vec![T::ZERO; n * m];
-        out.par_chunks_mut(ROW_BLOCK * m)
-            .enumerate()
-            .try_for_each(|(b, chunk)| -> Result<()> {
-                ctl.check()?;
-                let r0 = b * ROW_BLOCK;
-                let r1 = (r0 + ROW_BLOCK).min(n);
-                let xb = x.block(r0, r1);
-                let first = if same { r0 } else { 0 };
-                for c0 in (first..m).step_by(COL_BLOCK) {
-                    let c1 = (c0 + COL_BLOCK).min(m);
-                    T::gemm_nt(&mut chunk[c0..], m, xb, y.block(c0, c1), d);
-                    for i in r0..r1 {
-                        let row = &mut chunk[(i - r0) * m..(i - r0 + 1) * m];
-                        let (xi, nxi) = (x.row(i), nx[i]);
-                        map.map_row(&mut row[c0..c1], nxi, &ny[c0..c1], xi, |j| y.row(c0 + j));
-                        if same && (c0..c1).contains(&i) {
-                            if let Some(v) = map.self_value() {
-                                row[i] = v;
-                            }
-                        }
+        let tiles = Tiles::new(x, y, same, map);
+        let mut out = row_blocks(n, m, ctl, |r0, r1, chunk| {
+            let first = if same { r0 } else { 0 };
+            for c0 in (first..m).step_by(COL_BLOCK) {
+                let c1 = (c0 + COL_BLOCK).min(m);
+                tiles.fill(&mut chunk[c0..], m, r0, r1, c0, c1);
+            }
+            if same {
+                // Inside the diagonal block, the lower part from the upper.
+                for i in r0..r1 {
+                    for j in r0..i {
+                        chunk[(i - r0) * m + j] = chunk[(j - r0) * m + i];
                     }
                 }
-                if same {
-                    // Inside the diagonal block, the lower part from the upper.
-                    for i in r0..r1 {
-                        for j in r0..i {
-                            chunk[(i - r0) * m + j] = chunk[(j - r0) * m + i];
-                        }
-                    }
-                }
-                ctl.advance((r1 - r0) as u64);
-                Ok(())
-            })?;
+            }
+        })?;
         if same {
             mirror_lower(&mut out, n);
         }
@@ -240,35 +313,22 @@ pub fn direct_pairwise<T: Float, M: DirectMap<T>>(
     threads: Threads,
     ctl: &Control,
 ) -> Result<Vec<T>> {
-    if let Some(y) = &y {
-        same_width(&x, y, "Y")?;
-    }
-    let y = y.unwrap_or(x);
+    let (y, _) = other(x, y)?;
     let (n, m) = (x.rows(), y.rows());
-    ctl.add_total(n as u64);
     threads.install(|| {
-        let mut out = vec![T::ZERO; n * m];
-        out.par_chunks_mut(ROW_BLOCK * m)
-            .enumerate()
-            .try_for_each(|(b, chunk)| -> Result<()> {
-                ctl.check()?;
-                let r0 = b * ROW_BLOCK;
-                let r1 = (r0 + ROW_BLOCK).min(n);
-                // Column tiles keep a block of y in cache across the rows.
-                for c0 in (0..m).step_by(COL_BLOCK) {
-                    let c1 = (c0 + COL_BLOCK).min(m);
-                    for i in r0..r1 {
-                        let xi = x.row(i);
-                        let row = &mut chunk[(i - r0) * m..(i - r0 + 1) * m];
-                        for (j, v) in row.iter_mut().enumerate().take(c1).skip(c0) {
-                            *v = map.eval(xi, y.row(j));
-                        }
+        row_blocks(n, m, ctl, |r0, r1, chunk| {
+            // Column tiles keep a block of y in cache across the rows.
+            for c0 in (0..m).step_by(COL_BLOCK) {
+                let c1 = (c0 + COL_BLOCK).min(m);
+                for i in r0..r1 {
+                    let xi = x.row(i);
+                    let row = &mut chunk[(i - r0) * m..(i - r0 + 1) * m];
+                    for (j, v) in row.iter_mut().enumerate().take(c1).skip(c0) {
+                        *v = map.eval(xi, y.row(j));
                     }
                 }
-                ctl.advance((r1 - r0) as u64);
-                Ok(())
-            })?;
-        Ok(out)
+            }
+        })
     })
 }
 
@@ -282,59 +342,25 @@ pub fn inner_sum<T: Float, M: InnerMap<T>>(
     map: &M,
     ctl: &Control,
 ) -> Result<f64> {
-    if let Some(y) = &y {
-        same_width(&x, y, "Y")?;
-    }
-    let same = y.is_none();
-    let y = y.unwrap_or(x);
-    let (n, m, d) = (x.rows(), y.rows(), x.cols());
-    let nx = row_norms(&x, M::NORMS);
-    let ny = if same {
-        nx.clone()
-    } else {
-        row_norms(&y, M::NORMS)
-    };
-    let (bn, bm) = (n.div_ceil(SUM_BLOCK), m.div_ceil(SUM_BLOCK));
-    ctl.add_total(bn as u64);
-    let partial: Vec<Option<f64>> = (0..bn)
-        .into_par_iter()
-        .map(|bi| {
-            if ctl.is_cancelled() {
-                return None;
+    let (y, same) = other(x, y)?;
+    let tiles = Tiles::new(x, y, same, map);
+    let (m, bm) = (y.rows(), y.rows().div_ceil(SUM_BLOCK));
+    sum_row_blocks(x.rows(), ctl, |bi, r0, r1| {
+        let mut tile = vec![T::ZERO; SUM_BLOCK * SUM_BLOCK];
+        let mut total = 0.0;
+        for bj in (if same { bi } else { 0 })..bm {
+            let c0 = bj * SUM_BLOCK;
+            let c1 = (c0 + SUM_BLOCK).min(m);
+            let w = c1 - c0;
+            tiles.fill(&mut tile, w, r0, r1, c0, c1);
+            let mut s = 0.0;
+            for t in tile[..(r1 - r0) * w].chunks_exact(w) {
+                s += t.iter().map(|v| v.to_f64()).sum::<f64>();
             }
-            let r0 = bi * SUM_BLOCK;
-            let r1 = (r0 + SUM_BLOCK).min(n);
-            let xb = x.block(r0, r1);
-            let mut tile = vec![T::ZERO; SUM_BLOCK * SUM_BLOCK];
-            let mut total = 0.0;
-            for bj in (if same { bi } else { 0 })..bm {
-                let c0 = bj * SUM_BLOCK;
-                let c1 = (c0 + SUM_BLOCK).min(m);
-                let w = c1 - c0;
-                T::gemm_nt(&mut tile, w, xb, y.block(c0, c1), d);
-                let mut s = 0.0;
-                for i in r0..r1 {
-                    let (xi, nxi) = (x.row(i), nx[i]);
-                    let t = &mut tile[(i - r0) * w..(i - r0 + 1) * w];
-                    map.map_row(t, nxi, &ny[c0..c1], xi, |j| y.row(c0 + j));
-                    if same && (c0..c1).contains(&i) {
-                        if let Some(v) = map.self_value() {
-                            t[i - c0] = v;
-                        }
-                    }
-                    s += t.iter().map(|v| v.to_f64()).sum::<f64>();
-                }
-                total += if same && bj != bi { 2.0 * s } else { s };
-            }
-            ctl.advance(1);
-            Some(total)
-        })
-        .collect();
-    let mut total = 0.0;
-    for p in partial {
-        total += p.ok_or(Error::Cancelled)?;
-    }
-    Ok(total)
+            total += if same && bj != bi { 2.0 * s } else { s };
+        }
+        total
+    })
 }
 
 /// `sum_i map(x_i, x_i)`: the diagonal of a self-comparison.
@@ -360,45 +386,25 @@ pub fn direct_sum<T: Float, M: DirectMap<T>>(
     map: &M,
     ctl: &Control,
 ) -> Result<f64> {
-    if let Some(y) = &y {
-        same_width(&x, y, "Y")?;
-    }
-    let same = y.is_none();
-    let y = y.unwrap_or(x);
-    let (n, m) = (x.rows(), y.rows());
-    let bn = n.div_ceil(SUM_BLOCK);
-    ctl.add_total(bn as u64);
-    let partial: Vec<Option<f64>> = (0..bn)
-        .into_par_iter()
-        .map(|bi| {
-            if ctl.is_cancelled() {
-                return None;
-            }
-            let r0 = bi * SUM_BLOCK;
-            let r1 = (r0 + SUM_BLOCK).min(n);
-            let mut total = 0.0;
-            for i in r0..r1 {
-                let xi = x.row(i);
-                let mut row = 0.0;
-                if same {
-                    row += map.eval(xi, xi).to_f64();
-                    for j in i + 1..m {
-                        row += 2.0 * map.eval(xi, y.row(j)).to_f64();
-                    }
-                } else {
-                    for j in 0..m {
-                        row += map.eval(xi, y.row(j)).to_f64();
-                    }
+    let (y, same) = other(x, y)?;
+    let m = y.rows();
+    sum_row_blocks(x.rows(), ctl, |_, r0, r1| {
+        let mut total = 0.0;
+        for i in r0..r1 {
+            let xi = x.row(i);
+            let mut row = 0.0;
+            if same {
+                row += map.eval(xi, xi).to_f64();
+                for j in i + 1..m {
+                    row += 2.0 * map.eval(xi, y.row(j)).to_f64();
                 }
-                total += row;
+            } else {
+                for j in 0..m {
+                    row += map.eval(xi, y.row(j)).to_f64();
+                }
             }
-            ctl.advance(1);
-            Some(total)
-        })
-        .collect();
-    let mut total = 0.0;
-    for p in partial {
-        total += p.ok_or(Error::Cancelled)?;
-    }
-    Ok(total)
+            total += row;
+        }
+        total
+    })
 }

@@ -232,31 +232,18 @@ pub fn precomputed_eigenvalues(
     if n == 0 {
         return Err(Error::invalid(arg, "is empty (0 samples)"));
     }
-    if let Some(pos) = k.iter().position(|v| !v.is_finite()) {
-        return Err(Error::NonFinite {
+    if let Some((i, j)) = first_asymmetry(k, n, arg)? {
+        return Err(Error::invalid(
             arg,
-            row: pos / n,
-            col: pos % n,
-        });
-    }
-    let scale = k.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    for i in 0..n {
-        for j in 0..i {
-            if (k[i * n + j] - k[j * n + i]).abs() > SYM_TOL * scale {
-                return Err(Error::invalid(
-                    arg,
-                    format!(
-                        "must be symmetric; K[{i}, {j}] = {} but K[{j}, {i}] = {}",
-                        k[i * n + j],
-                        k[j * n + i]
-                    ),
-                ));
-            }
-        }
+            format!(
+                "must be symmetric; K[{i}, {j}] = {} but K[{j}, {i}] = {}",
+                k[i * n + j],
+                k[j * n + i]
+            ),
+        ));
     }
     let ev = sym_eigenvalues(k, n)?;
-    let top = ev.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    if ev[0] < -PSD_TOL * top {
+    if indefinite(&ev) {
         return Err(Error::invalid(
             arg,
             format!(
@@ -274,6 +261,39 @@ pub const SYM_TOL: f64 = 1e-6;
 /// Relative negative eigenvalue tolerated in a precomputed kernel matrix
 /// (round-off of a kernel computed in single precision stays below it).
 pub const PSD_TOL: f64 = 1e-6;
+
+/// Checks that the `n x n` row-major matrix `k` is finite, and returns its
+/// first pair `(i, j)`, `j < i`, whose mirrored entries differ by more than
+/// [`SYM_TOL`] times its largest magnitude, if there is one.
+pub(crate) fn first_asymmetry(
+    k: &[f64],
+    n: usize,
+    arg: &'static str,
+) -> Result<Option<(usize, usize)>> {
+    if let Some(pos) = k.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            arg,
+            row: pos / n,
+            col: pos % n,
+        });
+    }
+    let scale = k.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    for i in 0..n {
+        for j in 0..i {
+            if (k[i * n + j] - k[j * n + i]).abs() > SYM_TOL * scale {
+                return Ok(Some((i, j)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Whether the smallest of the ascending eigenvalues `ev` is negative
+/// beyond round-off: below `-PSD_TOL` times the largest magnitude.
+pub(crate) fn indefinite(ev: &[f64]) -> bool {
+    let top = ev.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    ev[0] < -PSD_TOL * top
+}
 
 /// The probability vector of a spectrum: eigenvalues at or below
 /// `tol * max` (round-off, including negative ones) set to zero, the rest

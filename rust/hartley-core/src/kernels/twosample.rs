@@ -17,7 +17,7 @@ use super::metric::{
     CosineSimilarity, EuclideanPow, KernelKind, Laplacian, Linear, Polynomial, Rbf,
 };
 use super::pairwise::{direct_sum, inner_diagonal_sum, inner_sum, same_width, Rows};
-use super::spectrum::{cross_product, sym_eigenvalues, sym_sqrt};
+use super::spectrum::{cross_product, first_asymmetry, indefinite, sym_eigenvalues, sym_sqrt};
 use crate::error::{Error, Result};
 use crate::par::{Control, Threads};
 
@@ -62,6 +62,17 @@ fn kernel_sums<T: Float>(
     })
 }
 
+/// The U-statistics leave out the diagonal, so each sample needs two rows.
+fn check_unbiased<T: Float>(x: &Rows<'_, T>, y: &Rows<'_, T>, unbiased: bool) -> Result<()> {
+    if unbiased && (x.rows() < 2 || y.rows() < 2) {
+        return Err(Error::invalid(
+            if x.rows() < 2 { "X" } else { "Y" },
+            "needs at least 2 samples for the unbiased estimate",
+        ));
+    }
+    Ok(())
+}
+
 /// Squared maximum mean discrepancy (Gretton et al., 2012): the unbiased
 /// U-statistic (eq. 3, diagonal terms excluded) or the biased V-statistic
 /// (eq. 5).
@@ -75,12 +86,7 @@ pub fn mmd<T: Float>(
 ) -> Result<f64> {
     same_width(&x, &y, "Y")?;
     let (n, m) = (x.rows() as f64, y.rows() as f64);
-    if unbiased && (x.rows() < 2 || y.rows() < 2) {
-        return Err(Error::invalid(
-            if x.rows() < 2 { "X" } else { "Y" },
-            "needs at least 2 samples for the unbiased estimate",
-        ));
-    }
+    check_unbiased(&x, &y, unbiased)?;
     threads.install(|| {
         let (sxx, dx) = kernel_sums(x, None, kernel, ctl)?;
         let (syy, dy) = kernel_sums(y, None, kernel, ctl)?;
@@ -111,12 +117,7 @@ pub fn energy_distance<T: Float>(
             format!("must be in (0, 2), got {exponent}"),
         ));
     }
-    if unbiased && (x.rows() < 2 || y.rows() < 2) {
-        return Err(Error::invalid(
-            if x.rows() < 2 { "X" } else { "Y" },
-            "needs at least 2 samples for the unbiased estimate",
-        ));
-    }
+    check_unbiased(&x, &y, unbiased)?;
     let map = EuclideanPow {
         half_exponent: exponent / 2.0,
     };
@@ -231,27 +232,14 @@ fn check_square(s: &[f64], d: usize, arg: &'static str) -> Result<()> {
             format!("must have shape ({d}, {d}) to match the mean"),
         ));
     }
-    if let Some(pos) = s.iter().position(|v| !v.is_finite()) {
-        return Err(Error::NonFinite {
+    if let Some((i, j)) = first_asymmetry(s, d, arg)? {
+        return Err(Error::invalid(
             arg,
-            row: pos / d,
-            col: pos % d,
-        });
-    }
-    let scale = s.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    for i in 0..d {
-        for j in 0..i {
-            if (s[i * d + j] - s[j * d + i]).abs() > super::spectrum::SYM_TOL * scale {
-                return Err(Error::invalid(
-                    arg,
-                    format!("must be symmetric (entries [{i}, {j}] and [{j}, {i}] differ)"),
-                ));
-            }
-        }
+            format!("must be symmetric (entries [{i}, {j}] and [{j}, {i}] differ)"),
+        ));
     }
     let ev = sym_eigenvalues(s, d)?;
-    let top = ev.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    if ev[0] < -super::spectrum::PSD_TOL * top {
+    if indefinite(&ev) {
         return Err(Error::invalid(
             arg,
             format!(
