@@ -92,17 +92,6 @@ pub fn block_rows(stride: usize) -> usize {
     ((256 * 1024) / (stride * 8)).clamp(256, 1 << 16) & !63
 }
 
-/// Rows per block when one query scans alone: nothing is reused from
-/// cache, so blocks grow to about 4 MiB of codes (fewer block starts and
-/// bound updates), while leaving at least four blocks per thread to share
-/// out. A multiple of 64 rows, at least [`block_rows`].
-pub fn lone_query_block_rows(stride: usize, n_rows: usize, threads: Threads) -> usize {
-    let base = block_rows(stride);
-    let big = ((4 << 20) / (stride * 8)).clamp(base, 1 << 20);
-    let share = n_rows.div_ceil(threads.get() * 4).next_multiple_of(64);
-    big.min(share).max(base) & !63
-}
-
 /// Queries scanned together over each block.
 const QUERY_CHUNK: usize = 32;
 
@@ -364,11 +353,7 @@ pub fn hamming_knn(
     check_pair(&db, &queries)?;
     let stride = db.stride();
     let max = db.n_bits() as u32;
-    let block = if queries.len() == 1 {
-        lone_query_block_rows(stride, db.len(), threads)
-    } else {
-        block_rows(stride)
-    };
+    let block = block_rows(stride);
     let plan = Plan {
         n_rows: db.len(),
         n_queries: queries.len(),
@@ -519,14 +504,7 @@ mod tests {
         for stride in [1usize, 4, 6, 9, 12, 18, 64, 200] {
             let b = block_rows(stride);
             assert!(b >= 64 && b.is_multiple_of(64), "stride {stride}");
-            for (n, t) in [(1usize, 1usize), (1000, 2), (1_000_000, 1), (1_000_000, 2)] {
-                let l = lone_query_block_rows(stride, n, Threads::new(t));
-                assert!(l.is_multiple_of(64) && l >= b, "stride {stride} n {n}");
-            }
         }
-        // One query over many rows: large blocks, still four per thread.
-        let l = lone_query_block_rows(6, 1_000_000, Threads::new(2));
-        assert!(l > 4 * block_rows(6) && 1_000_000_usize.div_ceil(l) >= 8);
     }
 
     #[test]
