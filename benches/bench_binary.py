@@ -33,7 +33,7 @@ from typing import Any
 
 import hartley
 import numpy as np
-from _harness import command_line, parse_bench_args, today, write_section
+from _harness import command_line, load_average, parse_bench_args, today, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "stdlib-docstrings-minilm-384.f16.npy"
@@ -238,6 +238,7 @@ def run_scan(smoke: bool, repeats: int) -> str:
     ]
     gbps: dict[int, float] = {}
     gbps_faiss: dict[int, float] = {}
+    load_before = load_average()
     for threads in (1, 2):
         faiss.omp_set_num_threads(threads)
         for mode, qs in (("single", single), ("batch", batch)):
@@ -298,6 +299,10 @@ def run_scan(smoke: bool, repeats: int) -> str:
         f"{bw2:.1f} GB/s. A scan that reads every code once cannot exceed the read "
         f"bandwidth, so one thread answering single queries at twice faiss' rate would "
         f"need {2 * gbps_faiss[1]:.1f} GB/s.",
+        "",
+        f"Machine load (1-minute average) {load_before:.2f} before, {load_average():.2f} "
+        "after; with two threads every library needs both cores, so load from other "
+        "processes shows most there (faiss' OpenMP threads wait on each other).",
     ]
     return "\n".join(lines)
 
