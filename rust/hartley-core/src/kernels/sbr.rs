@@ -1,0 +1,737 @@
+//! Eigenvalues of large dense symmetric matrices by two-stage
+//! tridiagonalisation (successive band reduction).
+//!
+//! The one-stage reduction to tridiagonal form (LAPACK `dsytrd`, faer's
+//! `tridiag_in_place`) spends half its flops in matrix-vector products over
+//! the whole trailing matrix, one per column: it runs at memory speed, not
+//! at the speed of the arithmetic units. For eigenvalues alone the standard
+//! remedy is to reduce in two stages (Bischof, Lang and Sun, "A framework
+//! for symmetric band reduction", ACM TOMS 26, 2000; LAPACK `dsytrd_2stage`,
+//! ELPA2):
+//!
+//! 1. [`dense_to_band`]: dense to band of half-bandwidth `b`, one panel of
+//!    `b` columns at a time. Each panel below the band is factored by
+//!    Householder QR into a compact-WY block reflector `Q = I - V T V'`,
+//!    and the trailing matrix receives the two-sided update `Q' A Q` as the
+//!    symmetric rank-`2b` update `A - V W' - W V'`: matrix-matrix products,
+//!    nearly all the flops, run in parallel over fixed tiles.
+//! 2. [`band_to_tridiagonal`]: band to tridiagonal by bulge chasing
+//!    (Lang, "A parallel algorithm for reducing symmetric banded matrices to
+//!    tridiagonal form", SIAM J. Sci. Comput. 14, 1993; Haidar, Ltaief and
+//!    Dongarra, SC 2011): Householder reflectors of length at most `b`
+//!    applied to windows of the band, `O(n^2 b)` work in cache.
+//! 3. the eigenvalues of the tridiagonal matrix by faer's implicit QR.
+//!
+//! Every step is an orthogonal similarity computed with Householder
+//! reflectors, so the eigenvalues are those of `A + E` with
+//! `|E| = O(n eps |A|)`, as for the one-stage reduction. Work is split in
+//! fixed tiles whose results do not depend on which thread computes them,
+//! so the eigenvalues do not depend on the thread count, to the last bit.
+
+use faer::diag::Diag;
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::matmul::matmul;
+use faer::reborrow::ReborrowMut;
+use faer::{Accum, ColRef, Mat, MatMut, MatRef, Par};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::par::Control;
+
+/// Half-bandwidth of the intermediate band matrix. Larger bands make the
+/// first stage's products more efficient and the second stage's chase
+/// longer (its cost grows as `n^2 b`).
+pub const BAND: usize = 32;
+
+/// Rows (or columns) of the tiles that the first stage's products are split
+/// into; the split is fixed so that results do not depend on the threads.
+const TILE: usize = 128;
+
+/// Ascending eigenvalues of the symmetric `n x n` column-major matrix `a`,
+/// whose lower triangle is read and which is overwritten, by two-stage
+/// tridiagonalisation with half-bandwidth `band` (clamped to `[1, n - 1]`).
+/// Parallel work runs on the current rayon pool; `ctl` is checked between
+/// panels and between sweeps.
+pub fn sym_eigenvalues_two_stage(
+    a: &mut [f64],
+    n: usize,
+    band: usize,
+    ctl: &Control,
+) -> Result<Vec<f64>> {
+    assert_eq!(a.len(), n * n);
+    if n == 0 {
+        return Ok(vec![]);
+    }
+    let b = band.clamp(1, n.saturating_sub(1).max(1));
+    dense_to_band(a, n, b, ctl)?;
+    let ld = 2 * b;
+    let mut ab = vec![0.0; ld * n];
+    for j in 0..n {
+        let len = (b + 1).min(n - j);
+        ab[j * ld..j * ld + len].copy_from_slice(&a[j * n + j..j * n + j + len]);
+    }
+    let (d, e) = band_to_tridiagonal(&mut ab, n, b, ctl)?;
+    tridiagonal_eigenvalues(&d, &e)
+}
+
+/// Ascending eigenvalues of the symmetric tridiagonal matrix with diagonal
+/// `d` and off-diagonal `e` (`e.len() + 1 == d.len()`), by faer's implicit
+/// QR iteration without eigenvectors.
+pub fn tridiagonal_eigenvalues(d: &[f64], e: &[f64]) -> Result<Vec<f64>> {
+    let n = d.len();
+    assert_eq!(e.len() + 1, n.max(1));
+    if n == 0 {
+        return Ok(vec![]);
+    }
+    let mut sub = e.to_vec();
+    sub.push(0.0);
+    let mut s = Diag::<f64>::zeros(n);
+    let mut buf = MemBuffer::new(faer::linalg::temp_mat_scratch::<f64>(n, 1).array(2));
+    faer::linalg::evd::tridiagonal_self_adjoint_evd(
+        ColRef::from_slice(d).as_diagonal(),
+        ColRef::from_slice(&sub).as_diagonal(),
+        s.as_mut(),
+        None,
+        Par::Seq,
+        MemStack::new(&mut buf),
+        Default::default(),
+    )
+    .map_err(|_| Error::invalid("K", "the tridiagonal eigensolver did not converge"))?;
+    let mut ev: Vec<f64> = s.column_vector().iter().copied().collect();
+    ev.sort_by(f64::total_cmp);
+    Ok(ev)
+}
+
+/// Generates the Householder reflector `H = I - tau v v'` (`v[0] = 1`) with
+/// `H x = (beta, 0, ..., 0)`, as LAPACK `dlarfg`: on return `x[0]` holds
+/// `beta` and `x[1..]` the tail of `v`. Returns `tau` (0 when `x[1..]` is
+/// already zero, `H = I`).
+fn reflector(x: &mut [f64]) -> f64 {
+    if x.len() < 2 {
+        return 0.0;
+    }
+    let (head, tail) = x.split_at_mut(1);
+    let scale = tail.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if scale == 0.0 {
+        return 0.0;
+    }
+    // Scaled so that squaring neither overflows nor underflows.
+    let ss: f64 = tail.iter().map(|v| (v / scale) * (v / scale)).sum();
+    let xnorm = scale * ss.sqrt();
+    let alpha = head[0];
+    let beta = -alpha.hypot(xnorm).copysign(alpha);
+    let tau = (beta - alpha) / beta;
+    let inv = 1.0 / (alpha - beta);
+    tail.iter_mut().for_each(|v| *v *= inv);
+    head[0] = beta;
+    tau
+}
+
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    x.iter().zip(y).map(|(a, b)| a * b).sum()
+}
+
+/// `y -= alpha * x`.
+fn axpy(y: &mut [f64], alpha: f64, x: &[f64]) {
+    y.iter_mut().zip(x).for_each(|(a, b)| *a -= alpha * b);
+}
+
+/// Reduces the symmetric column-major `n x n` matrix `a` (lower triangle)
+/// to a band of half-bandwidth `b` by an orthogonal similarity; the band of
+/// the lower triangle holds the result (entries below it are left
+/// unspecified).
+pub fn dense_to_band(a: &mut [f64], n: usize, b: usize, ctl: &Control) -> Result<()> {
+    assert!(b >= 1 && a.len() == n * n);
+    let mut j0 = 0;
+    while j0 + b + 2 <= n {
+        ctl.check()?;
+        reduce_panel(a, n, j0, b);
+        j0 += b;
+    }
+    Ok(())
+}
+
+/// One panel: columns `j0..j0 + b`, rows `r0 = j0 + b..n` below the band.
+fn reduce_panel(a: &mut [f64], n: usize, j0: usize, b: usize) {
+    let r0 = j0 + b;
+    let m = n - r0;
+    let k = m.min(b);
+    // Householder QR of the m x b panel, reflectors stored in V (m x k,
+    // unit lower trapezoidal); the panel becomes R.
+    let mut v = Mat::<f64>::zeros(m, k);
+    let mut tau = vec![0.0; k];
+    for c in 0..k {
+        let col = &mut a[(j0 + c) * n + r0 + c..(j0 + c + 1) * n];
+        tau[c] = reflector(col);
+        v[(c, c)] = 1.0;
+        for (t, &x) in col[1..].iter().enumerate() {
+            v[(c + 1 + t, c)] = x;
+        }
+        col[1..].iter_mut().for_each(|x| *x = 0.0);
+        if tau[c] == 0.0 {
+            continue;
+        }
+        let vc = &v.col_as_slice(c)[c..];
+        for j in c + 1..b {
+            let cj = &mut a[(j0 + j) * n + r0 + c..(j0 + j + 1) * n];
+            let s = tau[c] * dot(vc, cj);
+            axpy(cj, s, vc);
+        }
+    }
+    // T (k x k upper triangular) with H_0 ... H_{k-1} = I - V T V' (LAPACK
+    // dlarft, forward, columnwise).
+    let mut t = Mat::<f64>::zeros(k, k);
+    for i in 0..k {
+        t[(i, i)] = tau[i];
+        if i == 0 || tau[i] == 0.0 {
+            continue;
+        }
+        let vi = &v.col_as_slice(i)[i..];
+        let z: Vec<f64> = (0..i).map(|p| dot(&v.col_as_slice(p)[i..], vi)).collect();
+        for p in 0..i {
+            let s: f64 = (p..i).map(|q| t[(p, q)] * z[q]).sum();
+            t[(p, i)] = -tau[i] * s;
+        }
+    }
+    // X = A22 V T, with A22 the trailing m x m matrix, from its lower
+    // triangle; row tiles in parallel.
+    let vt = rows_matmul(v.as_ref(), t.as_ref());
+    let mut x = vec![0.0; m * k];
+    {
+        let a22 = MatRef::from_column_major_slice_with_stride(&a[r0 * n + r0..], m, m, n);
+        let vt = vt.as_ref();
+        x.par_chunks_mut(TILE * k).enumerate().for_each(|(ti, xs)| {
+            let i0 = ti * TILE;
+            let h = xs.len() / k;
+            let i1 = i0 + h;
+            let mut xt = MatMut::from_row_major_slice_mut(xs, h, k);
+            // Left of the diagonal tile: rows I of the lower triangle.
+            matmul(
+                xt.rb_mut(),
+                Accum::Replace,
+                a22.submatrix(i0, 0, h, i0),
+                vt.subrows(0, i0),
+                1.0,
+                Par::Seq,
+            );
+            // The diagonal tile, made whole from its lower triangle.
+            let mut diag = Mat::<f64>::zeros(h, h);
+            for q in 0..h {
+                for p in q..h {
+                    let val = a22[(i0 + p, i0 + q)];
+                    diag[(p, q)] = val;
+                    diag[(q, p)] = val;
+                }
+            }
+            matmul(
+                xt.rb_mut(),
+                Accum::Add,
+                diag.as_ref(),
+                vt.subrows(i0, h),
+                1.0,
+                Par::Seq,
+            );
+            // Below the diagonal tile: columns I of the lower triangle.
+            matmul(
+                xt.rb_mut(),
+                Accum::Add,
+                a22.submatrix(i1, i0, m - i1, h).transpose(),
+                vt.subrows(i1, m - i1),
+                1.0,
+                Par::Seq,
+            );
+        });
+    }
+    let x = MatRef::from_row_major_slice(&x, m, k);
+    // W = X - V (T' V' X) / 2.
+    let vtx = cross(v.as_ref(), x);
+    let mut mm = Mat::<f64>::zeros(k, k);
+    matmul(
+        mm.as_mut(),
+        Accum::Replace,
+        t.as_ref().transpose(),
+        vtx.as_ref(),
+        1.0,
+        Par::Seq,
+    );
+    let vm = rows_matmul(v.as_ref(), mm.as_ref());
+    // [V W] and [W V], so that the rank-2k update is one product per tile.
+    let mut vw = Mat::<f64>::zeros(m, 2 * k);
+    let mut wv = Mat::<f64>::zeros(m, 2 * k);
+    for c in 0..k {
+        for r in 0..m {
+            let w = x[(r, c)] - 0.5 * vm[(r, c)];
+            vw[(r, c)] = v[(r, c)];
+            vw[(r, k + c)] = w;
+            wv[(r, c)] = w;
+            wv[(r, k + c)] = v[(r, c)];
+        }
+    }
+    // A22 -= V W' + W V' on the lower triangle, column tiles in parallel.
+    let (vw, wv) = (vw.as_ref(), wv.as_ref());
+    a[r0 * n..]
+        .par_chunks_mut(TILE * n)
+        .enumerate()
+        .for_each(|(ti, cols)| {
+            let c0 = ti * TILE;
+            let w = cols.len() / n;
+            let dst =
+                MatMut::from_column_major_slice_with_stride_mut(&mut cols[r0 + c0..], m - c0, w, n);
+            matmul(
+                dst,
+                Accum::Add,
+                vw.subrows(c0, m - c0),
+                wv.subrows(c0, w).transpose(),
+                -1.0,
+                Par::Seq,
+            );
+        });
+}
+
+/// `L R` for a tall `L` (`m x k`) and a small `R` (`k x p`), in fixed row
+/// tiles in parallel.
+fn rows_matmul(l: MatRef<'_, f64>, r: MatRef<'_, f64>) -> Mat<f64> {
+    let (m, p) = (l.nrows(), r.ncols());
+    let mut out = vec![0.0; m * p];
+    out.par_chunks_mut(TILE * p.max(1))
+        .enumerate()
+        .for_each(|(ti, os)| {
+            let h = os.len() / p.max(1);
+            matmul(
+                MatMut::from_row_major_slice_mut(os, h, p),
+                Accum::Replace,
+                l.subrows(ti * TILE, h),
+                r,
+                1.0,
+                Par::Seq,
+            );
+        });
+    let out = MatRef::from_row_major_slice(&out, m, p);
+    Mat::from_fn(m, p, |i, j| out[(i, j)])
+}
+
+/// `L' R` for tall `L` (`m x k`) and `R` (`m x p`): partial products over
+/// fixed row chunks in parallel, added in chunk order.
+fn cross(l: MatRef<'_, f64>, r: MatRef<'_, f64>) -> Mat<f64> {
+    const CHUNK: usize = 4 * TILE;
+    let (m, k, p) = (l.nrows(), l.ncols(), r.ncols());
+    let parts: Vec<Mat<f64>> = (0..m.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|ci| {
+            let i0 = ci * CHUNK;
+            let h = CHUNK.min(m - i0);
+            let mut part = Mat::<f64>::zeros(k, p);
+            matmul(
+                part.as_mut(),
+                Accum::Replace,
+                l.subrows(i0, h).transpose(),
+                r.subrows(i0, h),
+                1.0,
+                Par::Seq,
+            );
+            part
+        })
+        .collect();
+    let mut out = Mat::<f64>::zeros(k, p);
+    for part in parts {
+        out += part;
+    }
+    out
+}
+
+/// Reduces the symmetric band matrix in `ab` (lower band storage with
+/// leading dimension `2b`: `ab[j * 2b + (i - j)]` is `A[i, j]` for
+/// `0 <= i - j <= b`; the rows `b + 1..2b` are room for the bulges) to
+/// tridiagonal form by bulge chasing, and returns its diagonal and
+/// off-diagonal.
+///
+/// Sweep `i` annihilates column `i` below the subdiagonal with a reflector
+/// over the window `i + 1..i + 1 + b`; applying it creates a bulge in the
+/// next window down, whose first column is annihilated by the next
+/// reflector, and so on to the end of the matrix (the rest of each bulge
+/// is annihilated by the following sweeps).
+pub fn band_to_tridiagonal(
+    ab: &mut [f64],
+    n: usize,
+    b: usize,
+    ctl: &Control,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let ld = 2 * b;
+    assert!(b >= 1 && ab.len() == ld * n);
+    if b > 1 {
+        let mut v = vec![0.0; b];
+        let mut y = vec![0.0; b];
+        for i in 0..n.saturating_sub(2) {
+            if i % 64 == 0 {
+                ctl.check()?;
+            }
+            let (mut s, mut e) = (i + 1, (i + 1 + b).min(n));
+            let mut tau = make_reflector(ab, ld, i, s, e, &mut v);
+            two_sided(ab, ld, s, e, &v[..e - s], tau, &mut y);
+            while e < n {
+                let (ns, ne) = (e, (e + b).min(n));
+                right(ab, ld, ns, ne, s, e, &v[..e - s], tau, &mut y);
+                tau = make_reflector(ab, ld, s, ns, ne, &mut v);
+                left(ab, ld, ns, ne, s + 1, e, &v[..ne - ns], tau);
+                two_sided(ab, ld, ns, ne, &v[..ne - ns], tau, &mut y);
+                (s, e) = (ns, ne);
+            }
+        }
+    }
+    let d = (0..n).map(|j| ab[j * ld]).collect();
+    let off = (0..n.saturating_sub(1)).map(|j| ab[j * ld + 1]).collect();
+    Ok((d, off))
+}
+
+/// The reflector annihilating `A[s + 1..e, c]`, into `v` (`v[0] = 1`);
+/// the column receives `(beta, 0, ...)`. Returns `tau`.
+fn make_reflector(ab: &mut [f64], ld: usize, c: usize, s: usize, e: usize, v: &mut [f64]) -> f64 {
+    let col = &mut ab[c * ld + (s - c)..c * ld + (e - c)];
+    let tau = reflector(col);
+    v[0] = 1.0;
+    v[1..e - s].copy_from_slice(&col[1..]);
+    col[1..].iter_mut().for_each(|x| *x = 0.0);
+    tau
+}
+
+/// `A[s..e, s..e] <- H A H` for `H = I - tau v v'`, on the lower triangle.
+fn two_sided(ab: &mut [f64], ld: usize, s: usize, e: usize, v: &[f64], tau: f64, y: &mut [f64]) {
+    if tau == 0.0 {
+        return;
+    }
+    let l = e - s;
+    let y = &mut y[..l];
+    y.iter_mut().for_each(|x| *x = 0.0);
+    for j in 0..l {
+        let col = &ab[(s + j) * ld..(s + j) * ld + (l - j)];
+        y[j] += col[0] * v[j];
+        let mut acc = 0.0;
+        for (o, (&a, &vv)) in col.iter().zip(&v[j..]).enumerate().skip(1) {
+            y[j + o] += a * v[j];
+            acc += a * vv;
+        }
+        y[j] += acc;
+    }
+    y.iter_mut().for_each(|x| *x *= tau);
+    let alpha = -0.5 * tau * dot(y, v);
+    y.iter_mut().zip(v).for_each(|(x, &vv)| *x += alpha * vv);
+    for j in 0..l {
+        let col = &mut ab[(s + j) * ld..(s + j) * ld + (l - j)];
+        let (vj, yj) = (v[j], y[j]);
+        for ((a, &vv), &yy) in col.iter_mut().zip(&v[j..]).zip(&y[j..]) {
+            *a -= vv * yj + yy * vj;
+        }
+    }
+}
+
+/// `A[rs..re, cs..ce] <- A[rs..re, cs..ce] H` for `H = I - tau v v'`.
+#[allow(clippy::too_many_arguments)]
+fn right(
+    ab: &mut [f64],
+    ld: usize,
+    rs: usize,
+    re: usize,
+    cs: usize,
+    ce: usize,
+    v: &[f64],
+    tau: f64,
+    y: &mut [f64],
+) {
+    if tau == 0.0 {
+        return;
+    }
+    let r = re - rs;
+    let y = &mut y[..r];
+    y.iter_mut().for_each(|x| *x = 0.0);
+    for (c, &vc) in (cs..ce).zip(v) {
+        let o = c * ld + (rs - c);
+        let col = &ab[o..o + r];
+        y.iter_mut().zip(col).for_each(|(x, a)| *x += a * vc);
+    }
+    for (c, &vc) in (cs..ce).zip(v) {
+        let o = c * ld + (rs - c);
+        axpy(&mut ab[o..o + r], tau * vc, y);
+    }
+}
+
+/// `A[rs..re, cs..ce] <- H A[rs..re, cs..ce]` for `H = I - tau v v'`.
+#[allow(clippy::too_many_arguments)]
+fn left(
+    ab: &mut [f64],
+    ld: usize,
+    rs: usize,
+    re: usize,
+    cs: usize,
+    ce: usize,
+    v: &[f64],
+    tau: f64,
+) {
+    if tau == 0.0 {
+        return;
+    }
+    let r = re - rs;
+    for c in cs..ce {
+        let o = c * ld + (rs - c);
+        let col = &mut ab[o..o + r];
+        let t = tau * dot(col, v);
+        axpy(col, t, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::par::Threads;
+    use faer::linalg::evd::{self, ComputeEigenvectors};
+    use rand::{Rng, SeedableRng};
+    use rand_distr::StandardNormal;
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    fn rng(seed: u64) -> Xoshiro256PlusPlus {
+        Xoshiro256PlusPlus::seed_from_u64(seed)
+    }
+
+    /// A symmetric column-major matrix with N(0, 1) entries.
+    fn random_symmetric(n: usize, seed: u64) -> Vec<f64> {
+        let mut r = rng(seed);
+        let mut a = vec![0.0; n * n];
+        for j in 0..n {
+            for i in j..n {
+                let v: f64 = r.sample(StandardNormal);
+                a[j * n + i] = v;
+                a[i * n + j] = v;
+            }
+        }
+        a
+    }
+
+    /// A random orthogonal matrix (product of `n` random reflectors).
+    fn random_orthogonal(n: usize, seed: u64) -> Mat<f64> {
+        let mut r = rng(seed);
+        let mut q = Mat::<f64>::identity(n, n);
+        for _ in 0..n.min(8) {
+            let v: Vec<f64> = (0..n).map(|_| r.sample(StandardNormal)).collect();
+            let vv = dot(&v, &v);
+            for j in 0..n {
+                let s: f64 = (0..n).map(|i| v[i] * q[(i, j)]).sum::<f64>() * 2.0 / vv;
+                for i in 0..n {
+                    q[(i, j)] -= s * v[i];
+                }
+            }
+        }
+        q
+    }
+
+    /// `Q diag(lambda) Q'`, column-major.
+    fn with_spectrum(lambda: &[f64], seed: u64) -> Vec<f64> {
+        let n = lambda.len();
+        let q = random_orthogonal(n, seed);
+        let mut a = vec![0.0; n * n];
+        for j in 0..n {
+            for i in 0..n {
+                a[j * n + i] = (0..n).map(|k| q[(i, k)] * lambda[k] * q[(j, k)]).sum();
+            }
+        }
+        a
+    }
+
+    fn reference(a: &[f64], n: usize) -> Vec<f64> {
+        let view = MatRef::from_column_major_slice(a, n, n);
+        let mut s = Diag::<f64>::zeros(n);
+        let mut buf = MemBuffer::new(evd::self_adjoint_evd_scratch::<f64>(
+            n,
+            ComputeEigenvectors::No,
+            Par::Seq,
+            Default::default(),
+        ));
+        evd::self_adjoint_evd(
+            view,
+            s.as_mut(),
+            None,
+            Par::Seq,
+            MemStack::new(&mut buf),
+            Default::default(),
+        )
+        .unwrap();
+        s.column_vector().iter().copied().collect()
+    }
+
+    fn two_stage(a: &[f64], n: usize, band: usize) -> Vec<f64> {
+        let mut w = a.to_vec();
+        sym_eigenvalues_two_stage(&mut w, n, band, &Control::new()).unwrap()
+    }
+
+    fn frobenius(a: &[f64]) -> f64 {
+        a.iter().map(|v| v * v).sum::<f64>().sqrt()
+    }
+
+    /// Both solvers are backward stable: each returns the exact eigenvalues
+    /// of `A + E` with `|E|_2 <= c n eps |A|_2`, so by Weyl's inequality
+    /// each eigenvalue moves by at most that much. For n <= 300, `n eps` is
+    /// below 7e-14: 1e-12 `|A|_F` (>= `|A|_2`) leaves room for the constants
+    /// and fails on any wrong reflector, which moves eigenvalues by O(|A|).
+    fn assert_close(got: &[f64], want: &[f64], a: &[f64], what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}");
+        let tol = 1e-12 * frobenius(a).max(f64::MIN_POSITIVE);
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= tol,
+                "{what}: eigenvalue {i}: {g} vs {w} (tol {tol:e})"
+            );
+        }
+    }
+
+    #[test]
+    fn random_matrices_match_one_stage() {
+        for &n in &[1, 2, 3, 4, 5, 7, 31, 32, 33, 34, 65, 100, 129, 300] {
+            let a = random_symmetric(n, n as u64);
+            let want = reference(&a, n);
+            for &band in &[1, 2, 3, 8, BAND, 64] {
+                let got = two_stage(&a, n, band);
+                assert_close(&got, &want, &a, &format!("n = {n}, band = {band}"));
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_lower_triangle_is_read() {
+        let n = 90;
+        let a = random_symmetric(n, 7);
+        let mut b = a.clone();
+        for j in 0..n {
+            for i in 0..j {
+                b[j * n + i] = f64::NAN;
+            }
+        }
+        assert_close(&two_stage(&b, n, 8), &reference(&a, n), &a, "lower");
+    }
+
+    #[test]
+    fn known_and_repeated_spectra() {
+        let n = 150;
+        let distinct: Vec<f64> = (0..n).map(|i| (i as f64 - 40.0) / 7.0).collect();
+        // Clusters of equal eigenvalues, a zero block and a tight cluster.
+        let repeated: Vec<f64> = (0..n)
+            .map(|i| match i % 5 {
+                0 | 1 => 3.0,
+                2 => 0.0,
+                3 => -1.0,
+                _ => 1.0 + 1e-10 * i as f64,
+            })
+            .collect();
+        for (lambda, seed) in [(distinct, 1), (repeated, 2)] {
+            let a = with_spectrum(&lambda, seed);
+            let mut want = lambda.clone();
+            want.sort_by(f64::total_cmp);
+            for &band in &[4, BAND] {
+                assert_close(&two_stage(&a, n, band), &want, &a, "known spectrum");
+            }
+        }
+    }
+
+    #[test]
+    fn rank_deficient_gram_matrices() {
+        // RBF kernel of points on a line: PSD, numerically of low rank, most
+        // eigenvalues round-off around 0.
+        let n = 200;
+        let mut r = rng(3);
+        let x: Vec<f64> = (0..n).map(|_| r.sample::<f64, _>(StandardNormal)).collect();
+        let mut a = vec![0.0; n * n];
+        for j in 0..n {
+            for i in 0..n {
+                a[j * n + i] = (-(x[i] - x[j]).powi(2) / 8.0).exp();
+            }
+        }
+        let want = reference(&a, n);
+        assert_close(&two_stage(&a, n, BAND), &want, &a, "rbf");
+        // A linear Gram matrix of rank 5.
+        let y: Vec<f64> = (0..n * 5).map(|_| r.sample(StandardNormal)).collect();
+        for j in 0..n {
+            for i in 0..n {
+                a[j * n + i] = (0..5).map(|k| y[i * 5 + k] * y[j * 5 + k]).sum();
+            }
+        }
+        let got = two_stage(&a, n, BAND);
+        assert_close(&got, &reference(&a, n), &a, "rank 5");
+        let tiny = got
+            .iter()
+            .filter(|v| v.abs() < 1e-12 * frobenius(&a))
+            .count();
+        assert_eq!(tiny, n - 5);
+    }
+
+    #[test]
+    fn tridiagonal_and_diagonal_inputs() {
+        let n = 120;
+        let mut a = vec![0.0; n * n];
+        for i in 0..n {
+            a[i * n + i] = 2.0;
+            if i + 1 < n {
+                a[i * n + i + 1] = -1.0;
+                a[(i + 1) * n + i] = -1.0;
+            }
+        }
+        // The second-difference matrix: 2 - 2 cos(k pi / (n + 1)).
+        let mut want: Vec<f64> = (1..=n)
+            .map(|k| 2.0 - 2.0 * (k as f64 * std::f64::consts::PI / (n + 1) as f64).cos())
+            .collect();
+        want.sort_by(f64::total_cmp);
+        assert_close(&two_stage(&a, n, BAND), &want, &a, "tridiagonal");
+        // Diagonal, with zeros off the diagonal everywhere (every reflector
+        // is the identity) and repeated values.
+        let mut d = vec![0.0; n * n];
+        for i in 0..n {
+            d[i * n + i] = (i % 7) as f64 - 3.0;
+        }
+        let mut want: Vec<f64> = (0..n).map(|i| (i % 7) as f64 - 3.0).collect();
+        want.sort_by(f64::total_cmp);
+        assert_eq!(two_stage(&d, n, BAND), want);
+        // Zero matrix, and a decoupled tridiagonal (zero off-diagonals).
+        assert_eq!(two_stage(&vec![0.0; n * n], n, 8), vec![0.0; n]);
+        let e: Vec<f64> = (0..n - 1)
+            .map(|i| if i % 10 == 9 { 0.0 } else { 0.5 })
+            .collect();
+        let dd: Vec<f64> = (0..n).map(|i| (i / 10) as f64).collect();
+        let mut t = vec![0.0; n * n];
+        for i in 0..n {
+            t[i * n + i] = dd[i];
+            if i + 1 < n {
+                t[i * n + i + 1] = e[i];
+                t[(i + 1) * n + i] = e[i];
+            }
+        }
+        assert_close(
+            &tridiagonal_eigenvalues(&dd, &e).unwrap(),
+            &reference(&t, n),
+            &t,
+            "split tridiagonal",
+        );
+    }
+
+    #[test]
+    fn identical_for_every_thread_count() {
+        let n = 700;
+        let a = random_symmetric(n, 11);
+        let runs: Vec<Vec<f64>> = [1, 2, 3]
+            .iter()
+            .map(|&t| Threads::new(t).install(|| two_stage(&a, n, BAND)))
+            .collect();
+        assert_eq!(runs[0], runs[1]);
+        assert_eq!(runs[0], runs[2]);
+        let want = reference(&a, n);
+        let tol = 1e-12 * frobenius(&a);
+        assert!(runs[0].iter().zip(&want).all(|(g, w)| (g - w).abs() <= tol));
+    }
+
+    #[test]
+    fn cancellation_stops_the_reduction() {
+        let n = 100;
+        let mut a = random_symmetric(n, 5);
+        let ctl = Control::new();
+        ctl.cancel();
+        assert!(matches!(
+            sym_eigenvalues_two_stage(&mut a, n, 8, &ctl),
+            Err(Error::Cancelled)
+        ));
+    }
+}
