@@ -1,6 +1,8 @@
-"""Spectral measures of n x n kernel matrices large enough for the two-stage
-eigensolver (dense to band, band to tridiagonal; used from n = 512), against
-the same formulas on numpy.linalg.eigvalsh (LAPACK dsyevd)."""
+"""Spectral measures of n x n kernel matrices against the same formulas on
+numpy.linalg.eigvalsh (LAPACK dsyevd): at n = 2,700, above the size from which
+hartley computes eigenvalues by two-stage tridiagonalisation (dense to band,
+band to tridiagonal; TWO_STAGE_MIN = 2,600 in the core), and at n ~ 700-1,300,
+through faer's one-stage reduction."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import pytest
 from sklearn.metrics import pairwise as skp
 
 RNG = np.random.default_rng(20261123)
+N_LARGE = 2700  # above the two-stage threshold
+Large = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def shannon(p: np.ndarray) -> float:
@@ -39,6 +43,40 @@ def clustered(n: int, d: int) -> np.ndarray:
     eigenvalues and a long tail, like embeddings."""
     centres = 3.0 * RNG.standard_normal((6, d))
     return centres[RNG.integers(0, 6, n)] + RNG.standard_normal((n, d))
+
+
+@pytest.fixture(scope="module")
+def large_rbf() -> Large:
+    X = clustered(N_LARGE, 16)
+    K = skp.rbf_kernel(X, gamma=0.05)
+    return X, K, spectrum(K, N_LARGE * np.finfo(float).eps)
+
+
+def test_vendi_rbf_matches_eigvalsh_above_the_two_stage_threshold(large_rbf: Large) -> None:
+    X, K, p = large_rbf
+    for q in (0.5, 1.0, np.inf):
+        want = math.exp(renyi(p, q))
+        got = hartley.vendi_score(X, kernel="rbf", gamma=0.05, q=q)
+        assert got == pytest.approx(want, rel=1e-9), q
+    assert hartley.vendi_score(K=K, q=2.0) == pytest.approx(math.exp(renyi(p, 2.0)), rel=1e-9)
+
+
+def test_large_precomputed_kernel_that_is_not_psd_is_rejected(large_rbf: Large) -> None:
+    _, K, _ = large_rbf
+    with pytest.raises(ValueError, match=r"^K: is not positive semi-definite"):
+        hartley.vendi_score(K=K - 0.5 * np.eye(N_LARGE))
+
+
+def test_large_spectra_do_not_depend_on_threads(large_rbf: Large) -> None:
+    X = large_rbf[0]
+    runs = [hartley.vendi_score(X, kernel="rbf", n_jobs=j) for j in (1, 2, 3)]
+    assert runs[0] == runs[1] == runs[2]
+    Z = X[:1100]
+    for fn in (
+        lambda **kw: hartley.matrix_entropy(Z, kernel="laplacian", **kw),
+        lambda **kw: hartley.diffusion_spectral_entropy(Z, sigma=2.0, **kw),
+    ):
+        assert fn(n_jobs=1) == fn(n_jobs=2) == fn(n_jobs=3)
 
 
 @pytest.mark.parametrize("q", [0.5, 1.0, 2.0, np.inf])
@@ -77,6 +115,18 @@ def test_diffusion_spectral_entropy_matches_eigvalsh(t: int) -> None:
     assert got == pytest.approx(want, rel=1e-9)
 
 
+def test_diffusion_spectral_entropy_above_the_two_stage_threshold(large_rbf: Large) -> None:
+    X = large_rbf[0]
+    G = np.exp(-skp.euclidean_distances(X, squared=True) / (2 * 3.0**2))
+    s = 1 / np.sqrt(G.sum(1))
+    ev = np.linalg.eigvalsh(G * s[:, None] * s[None, :])
+    for t in (1, 2):
+        w = np.abs(ev) ** t
+        want = float(-(w / w.sum() * np.log(w / w.sum())).sum())
+        got = hartley.diffusion_spectral_entropy(X, sigma=3.0, t=t)
+        assert got == pytest.approx(want, rel=1e-9), t
+
+
 def test_diffusion_spectral_mutual_info_large_classes() -> None:
     X = np.vstack([RNG.standard_normal((700, 4)), RNG.standard_normal((560, 4)) + 2.0])
     labels = np.repeat([0, 1], [700, 560])
@@ -86,28 +136,6 @@ def test_diffusion_spectral_mutual_info_large_classes() -> None:
     )
     got = hartley.diffusion_spectral_mutual_info(X, labels, sigma=1.5, t=2)
     assert got == pytest.approx(want, rel=1e-8)
-
-
-def test_large_precomputed_kernel_that_is_not_psd_is_rejected() -> None:
-    n = 600
-    Q, _ = np.linalg.qr(RNG.standard_normal((n, n)))
-    lam = np.linspace(0.0, 1.0, n)
-    lam[0] = -0.01
-    K = (Q * lam) @ Q.T
-    K = (K + K.T) / 2
-    with pytest.raises(ValueError, match=r"^K: is not positive semi-definite"):
-        hartley.vendi_score(K=K)
-
-
-def test_large_spectra_do_not_depend_on_threads() -> None:
-    X = clustered(1100, 8)
-    for fn in (
-        lambda **kw: hartley.vendi_score(X, kernel="rbf", **kw),
-        lambda **kw: hartley.matrix_entropy(X, kernel="laplacian", **kw),
-        lambda **kw: hartley.diffusion_spectral_entropy(X, sigma=2.0, **kw),
-    ):
-        one = fn(n_jobs=1)
-        assert one == fn(n_jobs=2) == fn(n_jobs=3)
 
 
 _LONG_EIGEN = """

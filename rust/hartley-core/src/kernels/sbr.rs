@@ -127,8 +127,25 @@ fn reflector(x: &mut [f64]) -> f64 {
     tau
 }
 
+/// `x' y` in eight interleaved partial sums (a fixed order, which the
+/// compiler can keep in vector registers; one running sum cannot be
+/// vectorised without reassociating it).
 fn dot(x: &[f64], y: &[f64]) -> f64 {
-    x.iter().zip(y).map(|(a, b)| a * b).sum()
+    let len = x.len().min(y.len());
+    let (x, y) = (&x[..len], &y[..len]);
+    let mut acc = [0.0f64; 8];
+    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
+    let (xr, yr) = (xc.remainder(), yc.remainder());
+    for (a, b) in xc.zip(yc) {
+        for l in 0..8 {
+            acc[l] += a[l] * b[l];
+        }
+    }
+    let mut tail = 0.0;
+    for (a, b) in xr.iter().zip(yr) {
+        tail += a * b;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
 /// `y -= alpha * x`.
@@ -339,6 +356,9 @@ fn cross(l: MatRef<'_, f64>, r: MatRef<'_, f64>) -> Mat<f64> {
     out
 }
 
+/// Consecutive sweeps chased together (see [`band_to_tridiagonal`]).
+const SWEEP_GROUP: usize = 8;
+
 /// Reduces the symmetric band matrix in `ab` (lower band storage with
 /// leading dimension `2b`: `ab[j * 2b + (i - j)]` is `A[i, j]` for
 /// `0 <= i - j <= b`; the rows `b + 1..2b` are room for the bulges) to
@@ -350,6 +370,14 @@ fn cross(l: MatRef<'_, f64>, r: MatRef<'_, f64>) -> Mat<f64> {
 /// next window down, whose first column is annihilated by the next
 /// reflector, and so on to the end of the matrix (the rest of each bulge
 /// is annihilated by the following sweeps).
+///
+/// A sweep's step `k` touches rows and columns `i + 1 + (k - 1) b..i + 1 +
+/// (k + 1) b` only, so step `k` of sweep `i + 1` needs only steps up to
+/// `k + 1` of sweep `i`, and commutes exactly with its later steps (they
+/// touch other entries). Groups of [`SWEEP_GROUP`] sweeps therefore advance
+/// together, each two steps behind the one before: the same arithmetic as
+/// one sweep after the other, to the last bit, but each window of the band
+/// is loaded into cache once per group instead of once per sweep.
 pub fn band_to_tridiagonal(
     ab: &mut [f64],
     n: usize,
@@ -358,24 +386,44 @@ pub fn band_to_tridiagonal(
 ) -> Result<(Vec<f64>, Vec<f64>)> {
     let ld = 2 * b;
     assert!(b >= 1 && ab.len() == ld * n);
-    if b > 1 {
-        let mut v = vec![0.0; b];
-        let mut y = vec![0.0; b];
-        for i in 0..n.saturating_sub(2) {
-            if i % 64 == 0 {
-                ctl.check()?;
+    let sweeps = if b > 1 { n.saturating_sub(2) } else { 0 };
+    let mut y = vec![0.0; b];
+    let mut v = vec![0.0; SWEEP_GROUP * b];
+    let mut state = [(0usize, 0usize, 0.0f64); SWEEP_GROUP];
+    for i0 in (0..sweeps).step_by(SWEEP_GROUP) {
+        ctl.check()?;
+        let group = SWEEP_GROUP.min(sweeps - i0);
+        let mut step = 0usize;
+        loop {
+            let mut active = false;
+            for g in 0..group {
+                let Some(k) = step.checked_sub(2 * g) else {
+                    active = true;
+                    continue;
+                };
+                let i = i0 + g;
+                let vg = &mut v[g * b..(g + 1) * b];
+                let (s, e, tau) = &mut state[g];
+                if k == 0 {
+                    (*s, *e) = (i + 1, (i + 1 + b).min(n));
+                    *tau = make_reflector(ab, ld, i, *s, *e, vg);
+                    two_sided(ab, ld, *s, *e, &vg[..*e - *s], *tau, &mut y);
+                } else if *e < n {
+                    let (ns, ne) = (*e, (*e + b).min(n));
+                    right(ab, ld, ns, ne, *s, *e, &vg[..*e - *s], *tau, &mut y);
+                    *tau = make_reflector(ab, ld, *s, ns, ne, vg);
+                    left(ab, ld, ns, ne, *s + 1, *e, &vg[..ne - ns], *tau);
+                    two_sided(ab, ld, ns, ne, &vg[..ne - ns], *tau, &mut y);
+                    (*s, *e) = (ns, ne);
+                } else {
+                    continue;
+                }
+                active = true;
             }
-            let (mut s, mut e) = (i + 1, (i + 1 + b).min(n));
-            let mut tau = make_reflector(ab, ld, i, s, e, &mut v);
-            two_sided(ab, ld, s, e, &v[..e - s], tau, &mut y);
-            while e < n {
-                let (ns, ne) = (e, (e + b).min(n));
-                right(ab, ld, ns, ne, s, e, &v[..e - s], tau, &mut y);
-                tau = make_reflector(ab, ld, s, ns, ne, &mut v);
-                left(ab, ld, ns, ne, s + 1, e, &v[..ne - ns], tau);
-                two_sided(ab, ld, ns, ne, &v[..ne - ns], tau, &mut y);
-                (s, e) = (ns, ne);
+            if !active {
+                break;
             }
+            step += 1;
         }
     }
     let d = (0..n).map(|j| ab[j * ld]).collect();
@@ -404,13 +452,13 @@ fn two_sided(ab: &mut [f64], ld: usize, s: usize, e: usize, v: &[f64], tau: f64,
     y.iter_mut().for_each(|x| *x = 0.0);
     for j in 0..l {
         let col = &ab[(s + j) * ld..(s + j) * ld + (l - j)];
-        y[j] += col[0] * v[j];
-        let mut acc = 0.0;
-        for (o, (&a, &vv)) in col.iter().zip(&v[j..]).enumerate().skip(1) {
-            y[j + o] += a * v[j];
-            acc += a * vv;
-        }
-        y[j] += acc;
+        let vj = v[j];
+        let (head, below) = y.split_at_mut(j + 1);
+        below
+            .iter_mut()
+            .zip(&col[1..])
+            .for_each(|(x, &a)| *x += a * vj);
+        head[j] += col[0] * vj + dot(&col[1..], &v[j + 1..]);
     }
     y.iter_mut().for_each(|x| *x *= tau);
     let alpha = -0.5 * tau * dot(y, v);
