@@ -1,7 +1,7 @@
 """Spectral measures of n x n kernel matrices against the same formulas on
-numpy.linalg.eigvalsh (LAPACK dsyevd): at n = 2,700, above the size from which
+numpy.linalg.eigvalsh (LAPACK dsyevd): at n = 2,300, above the size from which
 hartley computes eigenvalues by two-stage tridiagonalisation (dense to band,
-band to tridiagonal; TWO_STAGE_MIN = 2,600 in the core), and at n ~ 700-1,300,
+band to tridiagonal; TWO_STAGE_MIN = 2,048 in the core), and at n ~ 700-1,300,
 through faer's one-stage reduction."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from sklearn.metrics import pairwise as skp
 
 RNG = np.random.default_rng(20261123)
-N_LARGE = 2700  # above the two-stage threshold
+N_LARGE = 2300  # above the two-stage threshold
 Large = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 

@@ -68,12 +68,13 @@ fn sym_evd(
 
 /// Size from which eigenvalues alone are computed by the two-stage
 /// reduction of [`super::sbr`]. Below it faer's one-stage reduction is
-/// faster: the matrix (50 MB at n = 2,600) still largely fits in the
+/// faster: the matrix (32 MB at n = 2,048) still largely fits in the
 /// last-level cache, so its matrix-vector products are not yet limited by
-/// memory, while the bulge chase costs the same at every size. Measured
-/// on 2 threads (AMD EPYC): one-stage / two-stage time 0.66 at n = 2,048,
-/// 0.91 at 2,400, 1.13 at 2,800, 1.49 at 3,200.
-pub const TWO_STAGE_MIN: usize = 2600;
+/// memory, while the bulge chase and the tridiagonal QR iteration cost
+/// the same at every size. Measured on 2 threads (AMD EPYC): one-stage /
+/// two-stage time 0.76 at n = 1,536, 0.98 at 2,048, 1.13 at 2,400, 1.63
+/// at 2,800.
+pub const TWO_STAGE_MIN: usize = 2048;
 
 /// Ascending eigenvalues of the symmetric `n x n` row-major matrix `a`
 /// (its lower triangle is read).
