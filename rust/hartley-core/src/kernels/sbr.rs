@@ -160,13 +160,28 @@ fn axpy(y: &mut [f64], alpha: f64, x: &[f64]) {
 /// unspecified).
 pub fn dense_to_band(a: &mut [f64], n: usize, b: usize, ctl: &Control) -> Result<()> {
     assert!(b >= 1 && a.len() == n * n);
-    let mut j0 = 0;
-    while j0 + b + 2 <= n {
+    let panels: Vec<usize> = (0..n).step_by(b).take_while(|j0| j0 + b + 2 <= n).collect();
+    let units = |j0: usize| panel_units(n, n - j0 - b);
+    ctl.add_total(panels.iter().map(|&j0| units(j0)).sum());
+    for j0 in panels {
         ctl.check()?;
         reduce_panel(a, n, j0, b);
-        j0 += b;
+        ctl.advance(units(j0));
     }
     Ok(())
+}
+
+/// Progress units of a panel with `m` rows below the band: its flops
+/// (`4 m^2 b`) over `b n`. A step of the bulge chase counts as many units
+/// per flop times 15, the ratio of the speeds of the two stages' kernels.
+fn panel_units(n: usize, m: usize) -> u64 {
+    (4 * m as u64 * m as u64) / n.max(1) as u64
+}
+
+/// Progress units of a group of sweeps starting at sweep `i0` (see
+/// [`panel_units`]): `12 b^2` flops per window, `(n - i0) / b` windows.
+fn group_units(n: usize, i0: usize) -> u64 {
+    (15 * 12 * SWEEP_GROUP as u64 * (n - i0) as u64) / n.max(1) as u64
 }
 
 /// One panel: columns `j0..j0 + b`, rows `r0 = j0 + b..n` below the band.
@@ -182,9 +197,7 @@ fn reduce_panel(a: &mut [f64], n: usize, j0: usize, b: usize) {
         let col = &mut a[(j0 + c) * n + r0 + c..(j0 + c + 1) * n];
         tau[c] = reflector(col);
         v[(c, c)] = 1.0;
-        for (t, &x) in col[1..].iter().enumerate() {
-            v[(c + 1 + t, c)] = x;
-        }
+        v.col_as_slice_mut(c)[c + 1..].copy_from_slice(&col[1..]);
         col[1..].iter_mut().for_each(|x| *x = 0.0);
         if tau[c] == 0.0 {
             continue;
@@ -198,16 +211,16 @@ fn reduce_panel(a: &mut [f64], n: usize, j0: usize, b: usize) {
     }
     // T (k x k upper triangular) with H_0 ... H_{k-1} = I - V T V' (LAPACK
     // dlarft, forward, columnwise).
+    // The products V' v_i come from V' V, one product in parallel.
+    let vv = cross(v.as_ref(), v.as_ref());
     let mut t = Mat::<f64>::zeros(k, k);
     for i in 0..k {
         t[(i, i)] = tau[i];
-        if i == 0 || tau[i] == 0.0 {
+        if tau[i] == 0.0 {
             continue;
         }
-        let vi = &v.col_as_slice(i)[i..];
-        let z: Vec<f64> = (0..i).map(|p| dot(&v.col_as_slice(p)[i..], vi)).collect();
         for p in 0..i {
-            let s: f64 = (p..i).map(|q| t[(p, q)] * z[q]).sum();
+            let s: f64 = (p..i).map(|q| t[(p, q)] * vv[(q, i)]).sum();
             t[(p, i)] = -tau[i] * s;
         }
     }
@@ -260,7 +273,8 @@ fn reduce_panel(a: &mut [f64], n: usize, j0: usize, b: usize) {
             );
         });
     }
-    let x = MatRef::from_row_major_slice(&x, m, k);
+    let xs = &x[..];
+    let x = MatRef::from_row_major_slice(xs, m, k);
     // W = X - V (T' V' X) / 2.
     let vtx = cross(v.as_ref(), x);
     let mut mm = Mat::<f64>::zeros(k, k);
@@ -276,14 +290,17 @@ fn reduce_panel(a: &mut [f64], n: usize, j0: usize, b: usize) {
     // [V W] and [W V], so that the rank-2k update is one product per tile.
     let mut vw = Mat::<f64>::zeros(m, 2 * k);
     let mut wv = Mat::<f64>::zeros(m, 2 * k);
+    let mut w = vec![0.0; m];
     for c in 0..k {
-        for r in 0..m {
-            let w = x[(r, c)] - 0.5 * vm[(r, c)];
-            vw[(r, c)] = v[(r, c)];
-            vw[(r, k + c)] = w;
-            wv[(r, c)] = w;
-            wv[(r, k + c)] = v[(r, c)];
+        let vmc = vm.col_as_slice(c);
+        for (r, wr) in w.iter_mut().enumerate() {
+            *wr = xs[r * k + c] - 0.5 * vmc[r];
         }
+        vw.col_as_slice_mut(c).copy_from_slice(v.col_as_slice(c));
+        vw.col_as_slice_mut(k + c).copy_from_slice(&w);
+        wv.col_as_slice_mut(c).copy_from_slice(&w);
+        wv.col_as_slice_mut(k + c)
+            .copy_from_slice(v.col_as_slice(c));
     }
     // A22 -= V W' + W V' on the lower triangle, column tiles in parallel.
     let (vw, wv) = (vw.as_ref(), wv.as_ref());
@@ -393,6 +410,7 @@ pub fn band_to_tridiagonal(
     assert!(b >= 1 && ab.len() == ld * n);
     let sweeps = if b > 1 { n.saturating_sub(2) } else { 0 };
     let groups = sweeps.div_ceil(SWEEP_GROUP);
+    ctl.add_total((0..groups).map(|g| group_units(n, g * SWEEP_GROUP)).sum());
     let chase = Chase {
         band: ab.as_mut_ptr(),
         len: ab.len(),
@@ -525,6 +543,7 @@ impl Chase {
                 step += 1;
             }
             self.done[gi].store(usize::MAX, Ordering::Release);
+            ctl.advance(group_units(n, i0));
         }
     }
 
