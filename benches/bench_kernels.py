@@ -555,6 +555,7 @@ def main(argv: list[str] | None = None) -> int:
         default=60.0,
         help="stop repeating once an implementation has run this many seconds",
     )
+    ap.add_argument("--size", type=int, help="run the selected cases at this n instead")
     ap.add_argument("--memory-child", nargs=2, metavar=("FUNC", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.memory_child:
@@ -562,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.smoke and args.write:
         ap.error("--smoke results are not benchmarks; drop --write")
-    if args.only and args.write:
+    if (args.only or args.size) and args.write:
         ap.error("--write regenerates the whole kernels part: run every case")
     command = "python benches/bench_kernels.py " + " ".join(sys.argv[1:] if argv is None else argv)
     selected = args.only or names
@@ -570,6 +571,8 @@ def main(argv: list[str] | None = None) -> int:
     for case in cases:
         if case.name not in selected:
             continue
+        if args.size:
+            case.size = args.size
         run_case(case, smoke=args.smoke, repeats=args.repeats, budget=args.budget)
         failed = failed or any(r.failed for r in case.rows)
         parts.append(case_md(case, args.smoke))
