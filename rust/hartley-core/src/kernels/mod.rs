@@ -11,6 +11,8 @@
 //!   Hill numbers of spectra.
 //! * [`sbr`]: eigenvalues of large dense symmetric matrices by two-stage
 //!   tridiagonalisation (dense to band, band to tridiagonal).
+//! * [`sterf`]: eigenvalues of symmetric tridiagonal matrices (root-free
+//!   QL/QR).
 //! * [`measures`]: Vendi score, matrix entropy, nuclear norm, effective
 //!   rank, diffusion spectral entropy.
 //! * [`twosample`]: MMD, energy distance, Cauchy-Schwarz divergence,
@@ -24,6 +26,7 @@ pub mod metric;
 pub mod pairwise;
 pub mod sbr;
 pub mod spectrum;
+pub mod sterf;
 pub mod twosample;
 pub mod vexp;
 

@@ -76,13 +76,17 @@ pub fn sym_eigenvalues_two_stage(
 }
 
 /// Ascending eigenvalues of the symmetric tridiagonal matrix with diagonal
-/// `d` and off-diagonal `e` (`e.len() + 1 == d.len()`), by faer's implicit
-/// QR iteration without eigenvectors.
+/// `d` and off-diagonal `e` (`e.len() + 1 == d.len()`), by the root-free
+/// QL/QR iteration of [`super::sterf`], or faer's implicit QR iteration
+/// should that not converge.
 pub fn tridiagonal_eigenvalues(d: &[f64], e: &[f64]) -> Result<Vec<f64>> {
     let n = d.len();
     assert_eq!(e.len() + 1, n.max(1));
     if n == 0 {
         return Ok(vec![]);
+    }
+    if let Some(ev) = super::sterf::tridiagonal_eigenvalues_pwk(d, e) {
+        return Ok(ev);
     }
     let mut sub = e.to_vec();
     sub.push(0.0);
