@@ -13,6 +13,12 @@ semi-definite (negative eigenvalues beyond ``1e-6 * max|lambda|`` are
 rejected). Linear and cosine kernels go through the smaller of the n x n and
 d x d eigenproblems (``X X'`` and ``X' X`` share their nonzero spectrum), so
 20,000 embeddings of dimension 384 cost a 384 x 384 eigendecomposition.
+Other kernels (RBF, Laplacian, polynomial, the diffusion operator) need the
+full spectrum of the n x n matrix: from n = 2,048 it is computed by
+two-stage tridiagonalisation (dense to band by blocked Householder
+reflections, band to tridiagonal by bulge chasing; Bischof, Lang and Sun,
+ACM TOMS 2000, as LAPACK's ``dsytrd_2stage``), exact to rounding like
+``numpy.linalg.eigvalsh`` and faster from a few thousand items.
 No measure centres the data unless it says so: centring changes the
 answer, and papers differ.
 

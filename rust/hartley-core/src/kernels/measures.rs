@@ -11,7 +11,7 @@ use super::metric::{KernelKind, Rbf};
 use super::pairwise::{inner_pairwise, Rows};
 use super::spectrum::{
     centred, cross_product, kernel_eigenvalues, linear_gram_eigenvalues, precomputed_eigenvalues,
-    renyi_entropy, spectrum_distribution, sym_eigenvalues, unit_rows,
+    renyi_entropy, spectrum_distribution, sym_eigenvalues_owned, unit_rows,
 };
 use crate::error::{Error, Result};
 use crate::par::{Control, Threads};
@@ -48,7 +48,7 @@ impl Source<'_> {
                 kernel_eigenvalues(x, kernel, threads, ctl)?,
                 x.rows().max(x.cols()),
             )),
-            Source::Kernel(k, n, m) => Ok((precomputed_eigenvalues(k, n, m, "K")?, n)),
+            Source::Kernel(k, n, m) => Ok((precomputed_eigenvalues(k, n, m, "K", ctl)?, n)),
         }
     }
 
@@ -57,7 +57,7 @@ impl Source<'_> {
         match *self {
             Source::Data(x, kernel) => super::kernels(x, None, kernel, threads, ctl),
             Source::Kernel(k, n, m) => {
-                precomputed_eigenvalues(k, n, m, arg)?;
+                precomputed_eigenvalues(k, n, m, arg, ctl)?;
                 Ok(k.to_vec())
             }
         }
@@ -133,7 +133,7 @@ pub fn joint_entropy(
     let kb = b.matrix("KY", threads, ctl)?;
     ka.iter_mut().zip(&kb).for_each(|(u, v)| *u *= v);
     ctl.check()?;
-    let ev = sym_eigenvalues(&ka, n)?;
+    let ev = sym_eigenvalues_owned(ka, n, ctl)?;
     let p = spectrum_distribution(&ev, tol, n);
     Ok(renyi_entropy(&p, alpha))
 }
@@ -232,7 +232,7 @@ fn diffusion_eigenvalues(
         }
     }
     ctl.check()?;
-    sym_eigenvalues(&g, n)
+    sym_eigenvalues_owned(g, n, ctl)
 }
 
 /// Shannon entropy (nats) of `|lambda|^t / sum |lambda|^t`.

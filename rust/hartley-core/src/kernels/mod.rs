@@ -9,6 +9,10 @@
 //! * [`spectrum`]: symmetric eigenvalues of Gram matrices (the smaller of
 //!   the n x n and d x d problems for linear kernels), Renyi entropies and
 //!   Hill numbers of spectra.
+//! * [`sbr`]: eigenvalues of large dense symmetric matrices by two-stage
+//!   tridiagonalisation (dense to band, band to tridiagonal).
+//! * [`sterf`]: eigenvalues of symmetric tridiagonal matrices (root-free
+//!   QL/QR).
 //! * [`measures`]: Vendi score, matrix entropy, nuclear norm, effective
 //!   rank, diffusion spectral entropy.
 //! * [`twosample`]: MMD, energy distance, Cauchy-Schwarz divergence,
@@ -20,7 +24,9 @@ pub mod float;
 pub mod measures;
 pub mod metric;
 pub mod pairwise;
+pub mod sbr;
 pub mod spectrum;
+pub mod sterf;
 pub mod twosample;
 pub mod vexp;
 
