@@ -274,10 +274,10 @@ print("finished", flush=True)
 """
 
 
-def assert_interrupted(setup: str, call: str) -> None:
+def assert_interrupted(setup: str, call: str, *, wait: float = 1.0, timeout: float = 15) -> None:
     """Runs `setup`, then the long `call`, in a fresh interpreter; sends it
-    SIGINT a second into the call and requires the call to stop with
-    KeyboardInterrupt within 15 s instead of running to its end."""
+    SIGINT `wait` seconds into the call and requires the call to stop with
+    KeyboardInterrupt within `timeout` seconds instead of running to its end."""
     code = _INTERRUPTIBLE.format(setup=setup, call=call)
     proc = subprocess.Popen(
         [sys.executable, "-c", code],
@@ -289,12 +289,31 @@ def assert_interrupted(setup: str, call: str) -> None:
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
-        time.sleep(1.0)
+        time.sleep(wait)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        out, err = proc.communicate(timeout=timeout)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
     assert proc.returncode == 3, (out, err)
     assert "interrupted after" in out and "finished" not in out
+
+
+def shannon(p: np.ndarray) -> float:
+    """Shannon entropy (nats) of the distribution `p`, zeros skipped."""
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+def renyi(p: np.ndarray, q: float) -> float:
+    """Renyi entropy of order `q` (nats) of `p`, with the q = 0, 1 and inf
+    limits taken exactly."""
+    p = p[p > 0]
+    if q == 1:
+        return shannon(p)
+    if q == np.inf:
+        return float(-np.log(p.max()))
+    if q == 0:
+        return float(np.log(len(p)))
+    return float(np.log((p**q).sum()) / (1 - q))

@@ -17,7 +17,7 @@ import numpy as np
 import ot
 import pytest
 import scipy.linalg
-from conftest import assert_interrupted
+from conftest import assert_interrupted, renyi, shannon
 from sklearn.metrics import pairwise as skp
 from sklearn.preprocessing import normalize
 from vendi_score import vendi
@@ -26,22 +26,6 @@ RNG = np.random.default_rng(11)
 
 # vendi-score reads scipy.sparse.csr.csr_matrix, a deprecated scipy namespace.
 pytestmark = pytest.mark.filterwarnings("ignore:Please import `csr_matrix`:DeprecationWarning")
-
-
-def shannon(p: np.ndarray) -> float:
-    p = p[p > 0]
-    return float(-(p * np.log(p)).sum())
-
-
-def renyi(p: np.ndarray, q: float) -> float:
-    p = p[p > 0]
-    if q == 1:
-        return shannon(p)
-    if q == np.inf:
-        return float(-np.log(p.max()))
-    if q == 0:
-        return float(np.log(len(p)))
-    return float(np.log((p**q).sum()) / (1 - q))
 
 
 def spectrum(K: np.ndarray, rtol: float = 1e-12) -> np.ndarray:

@@ -11,25 +11,12 @@ import math
 import hartley
 import numpy as np
 import pytest
+from conftest import renyi, shannon
 from sklearn.metrics import pairwise as skp
 
 RNG = np.random.default_rng(20261123)
 N_LARGE = 2300  # above the two-stage threshold
 Large = tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-def shannon(p: np.ndarray) -> float:
-    p = p[p > 0]
-    return float(-(p * np.log(p)).sum())
-
-
-def renyi(p: np.ndarray, q: float) -> float:
-    p = p[p > 0]
-    if q == 1:
-        return shannon(p)
-    if q == np.inf:
-        return float(-np.log(p.max()))
-    return float(np.log((p**q).sum()) / (1 - q))
 
 
 def spectrum(K: np.ndarray, rtol: float) -> np.ndarray:
@@ -138,51 +125,21 @@ def test_diffusion_spectral_mutual_info_large_classes() -> None:
     assert got == pytest.approx(want, rel=1e-8)
 
 
-_LONG_EIGEN = """
-import signal, sys, time
-import numpy as np, hartley
-signal.signal(signal.SIGINT, signal.default_int_handler)
-x = np.random.default_rng(0).standard_normal((8_000, 32))
-K = hartley.pairwise_kernels(x, kernel="rbf")
-print("ready", flush=True)
-start = time.perf_counter()
-try:
-    hartley.vendi_score(K=K)
-except KeyboardInterrupt:
-    print(f"interrupted after {time.perf_counter() - start:.2f}s", flush=True)
-    sys.exit(3)
-print("finished", flush=True)
-"""
-
-
 def test_ctrl_c_interrupts_the_eigensolver() -> None:
     # The eigenvalues of an 8,000 x 8,000 matrix take over ten seconds on two
     # cores; after SIGINT the reduction stops at its next panel or sweep.
     import signal
-    import subprocess
-    import sys
-    import time
 
-    from conftest import ROOT
+    from conftest import assert_interrupted
 
     if not hasattr(signal, "SIGINT"):
         pytest.skip("POSIX signals")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _LONG_EIGEN],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
+    assert_interrupted(
+        setup=(
+            "x = np.random.default_rng(0).standard_normal((8_000, 32))\n"
+            "K = hartley.pairwise_kernels(x, kernel='rbf')"
+        ),
+        call="hartley.vendi_score(K=K)",
+        wait=1.5,
+        timeout=30,
     )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
-        time.sleep(1.5)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 3, (out, err)
-    assert "interrupted after" in out and "finished" not in out

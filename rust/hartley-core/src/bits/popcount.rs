@@ -94,6 +94,19 @@ fn xor4_words(a: &[u64], b: [&[u64]; 4]) -> [u32; 4] {
     s
 }
 
+/// [`Kernel::xor_count4`] for the vector tiers: interleaved word by word
+/// below `min_words` (where the tier counts words one by one anyway), row by
+/// row with the tier's vector count above.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn xor4_short_or_rows<K: Kernel>(k: K, min_words: usize, a: &[u64], b: [&[u64]; 4]) -> [u32; 4] {
+    if a.len() < min_words {
+        xor4_words(a, b)
+    } else {
+        b.map(|row| k.xor_count(a, row))
+    }
+}
+
 /// Word-by-word `count_ones` in portable code.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Scalar;
@@ -556,16 +569,7 @@ impl Kernel for Avx2 {
     }
     #[inline(always)]
     fn xor_count4(self, a: &[u64], b: [&[u64]; 4]) -> [u32; 4] {
-        if a.len() < Avx2::MIN_WORDS {
-            xor4_words(a, b)
-        } else {
-            [
-                self.xor_count(a, b[0]),
-                self.xor_count(a, b[1]),
-                self.xor_count(a, b[2]),
-                self.xor_count(a, b[3]),
-            ]
-        }
+        xor4_short_or_rows(self, Avx2::MIN_WORDS, a, b)
     }
 }
 
@@ -665,16 +669,7 @@ impl Kernel for Avx512 {
     }
     #[inline(always)]
     fn xor_count4(self, a: &[u64], b: [&[u64]; 4]) -> [u32; 4] {
-        if a.len() < Avx512::MIN_WORDS {
-            xor4_words(a, b)
-        } else {
-            [
-                self.xor_count(a, b[0]),
-                self.xor_count(a, b[1]),
-                self.xor_count(a, b[2]),
-                self.xor_count(a, b[3]),
-            ]
-        }
+        xor4_short_or_rows(self, Avx512::MIN_WORDS, a, b)
     }
 }
 
