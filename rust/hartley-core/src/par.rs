@@ -204,6 +204,40 @@ pub fn par_block_sum(
     Ok(total)
 }
 
+/// A vector of `n` items filled in parallel, [`CHUNK`] at a time: `f(range,
+/// out)` writes the items of `range` into `out`. Polls `ctl` once per chunk
+/// and advances its progress by the fraction `share` (numerator,
+/// denominator) of each chunk's length, so that phases of one operation can
+/// split its units; returns the units advanced.
+pub fn par_fill<T: Send + Clone + Default>(
+    n: usize,
+    ctl: &Control,
+    share: (u64, u64),
+    f: impl Fn(std::ops::Range<usize>, &mut [T]) + Sync,
+) -> Result<(Vec<T>, u64)> {
+    use rayon::prelude::*;
+    let mut out = vec![T::default(); n];
+    let units = |i: usize| i as u64 * share.0 / share.1;
+    let ok = out
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .map(|(c, chunk)| {
+            if ctl.is_cancelled() {
+                return false;
+            }
+            let lo = c * CHUNK;
+            let hi = lo + chunk.len();
+            f(lo..hi, chunk);
+            ctl.advance(units(hi) - units(lo));
+            true
+        })
+        .reduce(|| true, |a, b| a && b);
+    if !ok {
+        return Err(Error::Cancelled);
+    }
+    Ok((out, units(n)))
+}
+
 /// Maps `f` over `0..n` in parallel into a vector (in index order), polling
 /// `ctl` before each item.
 pub fn par_map<T: Send>(

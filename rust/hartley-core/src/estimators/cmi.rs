@@ -6,12 +6,12 @@
 //! counts taken strictly inside the joint k-th-neighbour max-norm distance.
 
 use super::digamma::digamma_int;
-use super::knn::{self, Hint, KBest, MaxNorm, NeighbourSearch};
+use super::knn::{self, KBest, MaxNorm, NeighbourSearch};
 use super::ksg::KsgOptions;
 use super::prep::{self, strictly_below, Matrix};
 use super::resample::{estimate_with_interval, min_half_sample, Estimate, Resampling};
 use crate::error::Result;
-use crate::par::{par_chunk_sum, Control, Threads};
+use crate::par::{par_block_sum, par_fill, Control, Threads, CHUNK};
 
 /// Prepares the joint matrix `[x | z | y]`, the layout [`cmi_prepared`]
 /// expects: every marginal it needs is a contiguous range of columns.
@@ -58,25 +58,30 @@ pub fn cmi_prepared(
     let n = joint.len() / d;
     prep::check_k(k, n, "x")?;
     let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx + dz, dx..d, dx..dx + dz]);
-    let (mxz, mzy, mz) = (&m[0], &m[1], &m[2]);
-    let sum = par_chunk_sum(n, ctl, |range| {
+    // Half the progress for the neighbours, the rest over the marginals.
+    let (radii, mut done) = par_fill(n, ctl, (1, 2), |range, out: &mut [f64]| {
         let mut bests = vec![KBest::new(k); range.len()];
         tree.knn_of_block::<MaxNorm>(range.start, &mut bests);
-        let mut h = [Hint::default(); 3];
-        let mut s = 0.0;
-        for (i, best) in range.zip(&bests) {
-            let p = tree.point(i);
-            s += match strictly_below(best.worst()) {
-                Some(r) => {
-                    let nxz = mxz.count_near(&p[..dx + dz], r, &mut h[0]) - 1;
-                    let nzy = mzy.count_near(&p[dx..], r, &mut h[1]) - 1;
-                    let nz = mz.count_near(&p[dx..dx + dz], r, &mut h[2]) - 1;
-                    digamma_int(nxz + 1) + digamma_int(nzy + 1) - digamma_int(nz + 1)
-                }
-                None => digamma_int(1),
-            };
+        for (best, o) in bests.iter().zip(out) {
+            // A negative radius counts nothing: every count is 0 when the
+            // k-th neighbour is a duplicate.
+            *o = strictly_below(best.worst()).unwrap_or(-1.0);
         }
-        s
+    })?;
+    let pts = tree.points();
+    let mut counts = Vec::with_capacity(3);
+    for (marginal, cols) in m.iter().zip([0..dx + dz, dx..d, dx..dx + dz]) {
+        let (c, units) = marginal.counts(&radii, pts, d, cols, ctl, (1, 6))?;
+        done += units;
+        counts.push(c);
+    }
+    ctl.advance(n as u64 - done);
+    // Counts include the point itself.
+    let term = |c: u32| digamma_int(c.max(1) as usize);
+    let sum = par_block_sum(n, CHUNK, &Control::new(), |range| {
+        range
+            .map(|i| term(counts[0][i]) + term(counts[1][i]) - term(counts[2][i]))
+            .sum()
     })?;
     Ok(digamma_int(k) - sum / n as f64)
 }

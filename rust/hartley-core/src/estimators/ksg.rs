@@ -4,14 +4,14 @@
 //! information", Phys. Rev. E 69, 066138 (2004).
 
 use super::digamma::digamma_int;
-use super::knn::{self, Hint, KBest, Marginal, MaxNorm, NeighbourSearch, Norm};
+use super::knn::{self, KBest, Marginal, MaxNorm, NeighbourSearch, Norm};
 use super::pair::{ksg_pair, Ranked, Strips};
 use super::prep::{self, strictly_below, Matrix, Prep};
 use super::resample::{
     estimate_with_interval, min_half_sample, permutation_null, Estimate, Resampling,
 };
 use crate::error::{Error, Result};
-use crate::par::{par_chunk_sum, Control, Threads};
+use crate::par::{par_block_sum, par_fill, Control, Threads, CHUNK};
 
 /// Which of the two KSG estimators to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,38 +135,45 @@ fn ksg_loop<T: NeighbourSearch>(
     estimator: Ksg,
     ctl: &Control,
 ) -> Result<f64> {
-    let n = tree.len();
-    let sum = par_chunk_sum(n, ctl, |range| {
+    let (n, d) = (tree.len(), tree.dim());
+    // Half the progress for the neighbours, a quarter for each marginal.
+    let (radii, mut done) = par_fill(n, ctl, (1, 2), |range, out: &mut [[f64; 2]]| {
         let mut bests = vec![KBest::new(k); range.len()];
         tree.knn_of_block::<MaxNorm>(range.start, &mut bests);
-        let (mut hx, mut hy) = (Hint::default(), Hint::default());
-        let mut s = 0.0;
-        for (i, best) in range.zip(&bests) {
-            let p = tree.point(i);
-            let (px, py) = p.split_at(dx);
-            s += match estimator {
-                Ksg::One => match strictly_below(best.worst()) {
-                    Some(r) => {
-                        let nx = mx.count_near(px, r, &mut hx) - 1;
-                        let ny = my.count_near(py, r, &mut hy) - 1;
-                        digamma_int(nx + 1) + digamma_int(ny + 1)
-                    }
-                    None => 2.0 * digamma_int(1),
-                },
+        for ((i, best), o) in range.zip(&bests).zip(out) {
+            *o = match estimator {
+                // A negative radius counts nothing: n_x = n_y = 0 when the
+                // k-th neighbour is a duplicate.
+                Ksg::One => [strictly_below(best.worst()).unwrap_or(-1.0); 2],
                 Ksg::Two => {
+                    let (px, py) = tree.point(i).split_at(dx);
                     let (mut ex, mut ey) = (0.0f64, 0.0f64);
                     for &j in best.positions() {
                         let (qx, qy) = tree.point(j as usize).split_at(dx);
                         ex = ex.max(MaxNorm::dist(px, qx));
                         ey = ey.max(MaxNorm::dist(py, qy));
                     }
-                    let nx = mx.count_near(px, ex, &mut hx) - 1;
-                    let ny = my.count_near(py, ey, &mut hy) - 1;
-                    digamma_int(nx) + digamma_int(ny)
+                    [ex, ey]
                 }
             };
         }
-        s
+    })?;
+    let pts = tree.points();
+    let rx: Vec<f64> = radii.iter().map(|r| r[0]).collect();
+    let (cx, units) = mx.counts(&rx, pts, d, 0..dx, ctl, (1, 4))?;
+    done += units;
+    let ry: Vec<f64> = radii.iter().map(|r| r[1]).collect();
+    drop(radii);
+    let (cy, units) = my.counts(&ry, pts, d, dx..d, ctl, (1, 4))?;
+    done += units;
+    ctl.advance(n as u64 - done);
+    // Counts include the point itself.
+    let term = |c: u32| match estimator {
+        Ksg::One => digamma_int(c.max(1) as usize),
+        Ksg::Two => digamma_int(c as usize - 1),
+    };
+    let sum = par_block_sum(n, CHUNK, &Control::new(), |range| {
+        range.map(|i| term(cx[i]) + term(cy[i])).sum()
     })?;
     Ok(combine(estimator, k, n, sum / n as f64))
 }

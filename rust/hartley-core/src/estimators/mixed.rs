@@ -15,10 +15,10 @@
 //! discrete-continuous pair, which the digamma of strict counts does not.
 
 use super::digamma::digamma_int;
-use super::knn::{self, Hint, KBest, MaxNorm, NeighbourSearch};
+use super::knn::{self, KBest, MaxNorm, NeighbourSearch};
 use super::prep::{self, strictly_below, Matrix, Prep};
 use crate::error::Result;
-use crate::par::{par_chunk_sum, Control, Threads};
+use crate::par::{par_block_sum, par_fill, Control, Threads, CHUNK};
 
 /// Options of [`mutual_info_mixed`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,32 +70,35 @@ pub fn mixed_prepared(
     prep::check_k(k, n, "x")?;
     ctl.add_total(n as u64);
     let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx, dx..d]);
-    let (mx, my) = (&m[0], &m[1]);
     let log_n = (n as f64).ln();
-    let sum = par_chunk_sum(n, ctl, |range| {
+    // Per point: the number of neighbours k_i and the marginal radius.
+    // Half the progress for the neighbours, a quarter for each marginal.
+    let (local, mut done) = par_fill(n, ctl, (1, 2), |range, out: &mut [(usize, f64)]| {
         let mut bests = vec![KBest::new(k); range.len()];
         tree.knn_of_block::<MaxNorm>(range.start, &mut bests);
-        let (mut hx, mut hy) = (Hint::default(), Hint::default());
-        let mut s = 0.0;
-        for (i, best) in range.zip(&bests) {
-            let p = tree.point(i);
-            let rho = best.worst();
-            let (px, py) = p.split_at(dx);
-            let (k_i, nx, ny) = match strictly_below(rho) {
-                Some(r) => (
-                    k,
-                    mx.count_near(px, r, &mut hx),
-                    my.count_near(py, r, &mut hy),
-                ),
-                None => (
-                    tree.count_within::<MaxNorm>(p, 0.0),
-                    mx.count_near(px, 0.0, &mut hx),
-                    my.count_near(py, 0.0, &mut hy),
-                ),
+        for ((i, best), o) in range.zip(&bests).zip(out) {
+            *o = match strictly_below(best.worst()) {
+                Some(r) => (k, r),
+                // A k-th neighbour at distance 0: every duplicate counts.
+                None => (tree.count_within::<MaxNorm>(tree.point(i), 0.0), 0.0),
             };
-            s += digamma_int(k_i) + log_n - digamma_int(nx) - digamma_int(ny);
         }
-        s
+    })?;
+    let radii: Vec<f64> = local.iter().map(|l| l.1).collect();
+    let pts = tree.points();
+    let (cx, units) = m[0].counts(&radii, pts, d, 0..dx, ctl, (1, 4))?;
+    done += units;
+    let (cy, units) = m[1].counts(&radii, pts, d, dx..d, ctl, (1, 4))?;
+    done += units;
+    ctl.advance(n as u64 - done);
+    let sum = par_block_sum(n, CHUNK, &Control::new(), |range| {
+        range
+            .map(|i| {
+                digamma_int(local[i].0) + log_n
+                    - digamma_int(cx[i] as usize)
+                    - digamma_int(cy[i] as usize)
+            })
+            .sum()
     })?;
     Ok(sum / n as f64)
 }

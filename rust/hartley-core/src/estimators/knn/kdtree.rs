@@ -10,11 +10,13 @@
 
 use rayon::prelude::*;
 
-use super::{KBest, NeighbourSearch, Norm};
+use super::{KBest, NeighbourSearch, Norm, MAX_TREE_DIM};
 
-/// Points per leaf: small enough for tight boxes, large enough to amortise
-/// the descent.
-const LEAF: usize = 16;
+mod lanes;
+
+/// Most points per leaf: small enough for tight boxes, large enough to
+/// amortise the descent; one lane per point in the leaf-group queries.
+const LEAF: usize = lanes::LANES;
 
 /// Subtrees larger than this are built in parallel.
 const PAR_BUILD: usize = 1 << 14;
@@ -96,6 +98,14 @@ pub struct KdTree {
     /// Per node: `dim` lower bounds then `dim` upper bounds.
     bounds: Vec<f64>,
     first_leaf: usize,
+    /// The leaves' points lane-wise, for the leaf-group queries (empty above
+    /// [`MAX_TREE_DIM`] dimensions).
+    lanes: Vec<f64>,
+    /// Per internal node, the coordinate along which its children's boxes
+    /// lie farthest apart (the one it was split on).
+    axis: Vec<u32>,
+    /// Per node, the longest side of its box.
+    extent: Vec<f64>,
 }
 
 impl KdTree {
@@ -111,7 +121,7 @@ impl KdTree {
         let n = data.len() / dim;
         assert!(n < u32::MAX as usize, "at most 2^32 - 2 points");
         let mut depth = 0usize;
-        while (n >> depth) > LEAF {
+        while n.div_ceil(1 << depth) > LEAF {
             depth += 1;
         }
         let n_nodes = (1usize << (depth + 1)) - 1;
@@ -159,6 +169,28 @@ impl KdTree {
                 b[dim + j] = l[dim + j].max(r[dim + j]);
             }
         }
+        let lanes = if dim <= MAX_TREE_DIM {
+            lanes::build_lanes(&pts, dim, n, depth as u32)
+        } else {
+            Vec::new()
+        };
+        let corner = |node: usize| bounds[node * 2 * dim..(node + 1) * 2 * dim].split_at(dim);
+        let axis = (0..first_leaf)
+            .map(|node| {
+                let ((_, left_hi), (right_lo, _)) = (corner(2 * node + 1), corner(2 * node + 2));
+                (0..dim)
+                    .max_by(|&a, &b| {
+                        (right_lo[a] - left_hi[a]).total_cmp(&(right_lo[b] - left_hi[b]))
+                    })
+                    .unwrap_or(0) as u32
+            })
+            .collect();
+        let extent = (0..n_nodes)
+            .map(|node| {
+                let (lo, hi) = corner(node);
+                lo.iter().zip(hi).fold(0.0f64, |e, (l, h)| e.max(h - l))
+            })
+            .collect();
         KdTree {
             dim,
             pts,
@@ -167,7 +199,60 @@ impl KdTree {
             depth: depth as u32,
             bounds,
             first_leaf,
+            lanes,
+            axis,
+            extent,
         }
+    }
+
+    /// The lane-wise block of leaf node `leaf`.
+    #[inline(always)]
+    fn lane_block(&self, leaf: usize) -> &[f64] {
+        let w = self.dim * lanes::LANES;
+        let l = leaf - self.first_leaf;
+        &self.lanes[l * w..(l + 1) * w]
+    }
+
+    /// The leaves under `node` when it lies within `levels` levels of the
+    /// leaves.
+    #[inline(always)]
+    fn small_subtree(&self, node: usize, levels: u32) -> Option<std::ops::Range<usize>> {
+        let level = (node + 1).ilog2();
+        let up = self.depth - level;
+        (up <= levels).then(|| {
+            let first = ((node + 1) << up) - 1;
+            first..first + (1 << up)
+        })
+    }
+
+    /// Lower and upper corners of the bounding box of `node`.
+    #[inline(always)]
+    fn node_box(&self, node: usize) -> (&[f64], &[f64]) {
+        let w = self.dim;
+        self.bounds[node * 2 * w..(node + 1) * 2 * w].split_at(w)
+    }
+
+    /// For the consecutive positions `first..first + radii.len()`, the
+    /// number of points within reduced distance `radii[i]` under `N` of the
+    /// point at each (itself included; none for a negative radius), into
+    /// `out`. Queries run in leaf groups, so a block of whole leaves costs
+    /// least.
+    pub fn count_block<N: Norm>(&self, first: usize, radii: &[f64], out: &mut [u32]) {
+        assert_eq!(radii.len(), out.len());
+        if radii.is_empty() {
+            return;
+        }
+        if self.lanes.is_empty() {
+            for (i, (&r, c)) in (first..).zip(radii.iter().zip(out.iter_mut())) {
+                *c = if r >= 0.0 {
+                    self.count_within::<N>(self.point(i), r) as u32
+                } else {
+                    0
+                };
+            }
+            return;
+        }
+        lanes::count_leaves::<N>(crate::simd::level(), self, first, radii, out);
     }
 
     /// Input row of the point at tree position `i`.
@@ -342,6 +427,16 @@ impl NeighbourSearch for KdTree {
     }
     fn knn_of<N: Norm>(&self, i: usize, best: &mut KBest) {
         with_dim!(self.dim, d => self.knn_bottom_up::<N, _>(d, i, best));
+    }
+    fn knn_of_block<N: Norm>(&self, first: usize, bests: &mut [KBest]) {
+        if self.lanes.is_empty() || bests.is_empty() {
+            for (i, best) in (first..).zip(bests.iter_mut()) {
+                best.clear();
+                self.knn_of::<N>(i, best);
+            }
+            return;
+        }
+        lanes::knn_leaves::<N>(crate::simd::level(), self, first, bests);
     }
     fn count_within<N: Norm>(&self, q: &[f64], r: f64) -> usize {
         if self.n == 0 {

@@ -2,6 +2,8 @@
 //! one coordinate, a neighbour structure for several.
 
 use super::{build, MaxNorm, NeighbourSearch, Search};
+use crate::error::Result;
+use crate::par::{par_fill, Control};
 
 /// Every `BLOCK`-th sorted value is copied into a small index that stays in
 /// cache, so a search touches the large array in one short block only.
@@ -98,28 +100,23 @@ fn columns(points: &[f64], stride: usize, cols: std::ops::Range<usize>) -> Vec<f
     sub
 }
 
-/// Builds the neighbour structure over `joint` (row-major, `dim` columns)
-/// and, at the same time, the marginal structures over the column ranges
-/// `marginals`. The marginals' columns are copied out first, so the two
-/// builds share no data; the marginals are built one after the other, which
-/// bounds the extra memory to one sort buffer.
+/// Builds the neighbour structure over `joint` (row-major, `dim` columns),
+/// then the marginal structures over the column ranges `marginals` of its
+/// points in the joint structure's order: row `i` of every marginal is the
+/// point at position `i` of the joint one, which [`Marginal::counts`] relies
+/// on. The marginals are built one after the other, which bounds the extra
+/// memory to one copy of their columns.
 pub fn build_with_marginals(
     joint: Vec<f64>,
     dim: usize,
     marginals: &[std::ops::Range<usize>],
 ) -> (Search, Vec<Marginal>) {
-    let subs: Vec<(Vec<f64>, usize)> = marginals
+    let tree = build(joint, dim);
+    let m = marginals
         .iter()
-        .map(|c| (columns(&joint, dim, c.clone()), c.len()))
+        .map(|c| Marginal::from_columns(columns(tree.points(), dim, c.clone()), c.len()))
         .collect();
-    rayon::join(
-        || build(joint, dim),
-        || {
-            subs.into_iter()
-                .map(|(sub, w)| Marginal::from_columns(sub, w))
-                .collect()
-        },
-    )
+    (tree, m)
 }
 
 /// First index of `v` whose element fails `holds`, which must hold on a
@@ -181,6 +178,61 @@ impl Marginal {
             Marginal::OneD(Sorted1d::new(sub))
         } else {
             Marginal::Multi(build(sub, width))
+        }
+    }
+
+    /// For every row `i` of the points this marginal was built from, the
+    /// number of rows within max-norm distance `radii[i]` of it, itself
+    /// included (none for a negative radius). `points` holds those rows
+    /// (row-major, `stride` columns, this marginal's being `cols`).
+    ///
+    /// A tree answers in the order of its own leaves, which keeps each leaf
+    /// of queries together (see `KdTree::count_block`); sorted values
+    /// gallop from one query to the next. Advances `ctl` by the fraction
+    /// `share` of the rows; returns the counts and the units advanced.
+    pub fn counts(
+        &self,
+        radii: &[f64],
+        points: &[f64],
+        stride: usize,
+        cols: std::ops::Range<usize>,
+        ctl: &Control,
+        share: (u64, u64),
+    ) -> Result<(Vec<u32>, u64)> {
+        let n = radii.len();
+        match self {
+            Marginal::OneD(s) => par_fill(n, ctl, share, |range, out| {
+                let mut hint = Hint::default();
+                for (i, c) in range.zip(out) {
+                    let r = radii[i];
+                    *c = if r >= 0.0 {
+                        s.count_near(points[i * stride + cols.start], r, &mut hint) as u32
+                    } else {
+                        0
+                    };
+                }
+            }),
+            Marginal::Multi(Search::Tree(t)) => {
+                let own: Vec<f64> = (0..n).map(|p| radii[t.original_index(p)]).collect();
+                let (by_leaf, units) = par_fill(n, ctl, share, |range, out| {
+                    t.count_block::<MaxNorm>(range.start, &own[range], out)
+                })?;
+                let mut c = vec![0u32; n];
+                for (p, &v) in by_leaf.iter().enumerate() {
+                    c[t.original_index(p)] = v;
+                }
+                Ok((c, units))
+            }
+            Marginal::Multi(Search::Brute(b)) => par_fill(n, ctl, share, |range, out| {
+                for (i, c) in range.zip(out) {
+                    let r = radii[i];
+                    *c = if r >= 0.0 {
+                        b.count_within::<MaxNorm>(b.point(i), r) as u32
+                    } else {
+                        0
+                    };
+                }
+            }),
         }
     }
 

@@ -22,6 +22,9 @@ pub const MAX_TREE_DIM: usize = 24;
 /// distance itself for the max-norm, its square for the Euclidean norm) so
 /// that comparisons never take square roots.
 pub trait Norm: Copy + Send + Sync + 'static {
+    /// Whether `fold` takes the maximum (the max-norm) rather than adding
+    /// squares (the Euclidean norm).
+    const IS_MAX: bool;
     /// Folds the absolute difference of one coordinate into the running
     /// reduced distance.
     fn fold(acc: f64, diff: f64) -> f64;
@@ -44,9 +47,16 @@ pub trait Norm: Copy + Send + Sync + 'static {
 pub struct MaxNorm;
 
 impl Norm for MaxNorm {
+    const IS_MAX: bool = true;
     #[inline(always)]
     fn fold(acc: f64, diff: f64) -> f64 {
-        acc.max(diff)
+        // Not `f64::max`: the operands are never NaN, and the plain
+        // comparison compiles to one `max` instruction per lane.
+        if diff > acc {
+            diff
+        } else {
+            acc
+        }
     }
     #[inline(always)]
     fn reduce(r: f64) -> f64 {
@@ -63,6 +73,7 @@ impl Norm for MaxNorm {
 pub struct Euclidean;
 
 impl Norm for Euclidean {
+    const IS_MAX: bool = false;
     #[inline(always)]
     fn fold(acc: f64, diff: f64) -> f64 {
         acc + diff * diff
@@ -163,9 +174,10 @@ pub trait NeighbourSearch: Sync {
 }
 
 /// Chooses the tree or the scan for `dim`-dimensional points and builds it.
+/// The tree keeps each point's input row ([`KdTree::original_index`]).
 pub fn build(data: Vec<f64>, dim: usize) -> Search {
     if dim <= MAX_TREE_DIM {
-        Search::Tree(KdTree::build(data, dim, false))
+        Search::Tree(KdTree::build(data, dim, true))
     } else {
         Search::Brute(BruteForce::new(data, dim))
     }

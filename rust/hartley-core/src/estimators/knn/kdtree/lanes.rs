@@ -1,0 +1,802 @@
+//! Queries for whole leaves at once. The points of one leaf (the queries)
+//! walk the tree together, one per lane of a 16-lane vector, a bit mask
+//! keeping the lanes still active; the leaves they visit are stored
+//! lane-wise too (coordinate by coordinate, padded with `+inf`). A node's
+//! box is tested against every query of the group in one vector pass, and a
+//! query is compared with a whole leaf in one vector pass per coordinate, so
+//! the per-point branches of a single-query descent leave the inner loops.
+//!
+//! Every lane makes the decisions a single-query descent makes (prune a box
+//! by a lower bound on its distance, count a whole box by an upper bound),
+//! from bounds that are exact in floating point, so the results are those
+//! of a brute-force scan evaluating the same distances.
+
+use super::{node_range, KdTree};
+use crate::estimators::knn::{KBest, Norm, MAX_TREE_DIM};
+use crate::simd::{self, Level};
+
+/// Queries per group and points per stored leaf block.
+pub(super) const LANES: usize = 16;
+
+type V = [f64; LANES];
+type Mask = u32;
+
+/// Subtrees this many levels above the leaves are scanned whole by the
+/// neighbour search rather than descended: that close to the leaves a box
+/// test saves less than it costs.
+const KNN_SCAN_LEVELS: u32 = 2;
+
+/// As [`KNN_SCAN_LEVELS`], for the range counts.
+const COUNT_SCAN_LEVELS: u32 = 2;
+
+/// Capacity of the traversal stacks: two entries per tree level suffice.
+const STACK: usize = 80;
+
+/// Bit `t` set where `f(t)` holds.
+#[inline(always)]
+fn mask_of(f: impl Fn(usize) -> bool) -> Mask {
+    let mut m = 0;
+    for t in 0..LANES {
+        m |= (f(t) as Mask) << t;
+    }
+    m
+}
+
+/// Lanes `lo..hi`.
+#[inline(always)]
+fn span(lo: usize, hi: usize) -> Mask {
+    let full = |b: usize| if b >= 32 { Mask::MAX } else { (1 << b) - 1 };
+    full(hi) & !full(lo)
+}
+
+/// Bits of `m`, lowest first.
+#[inline(always)]
+fn bits(mut m: Mask) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        (m != 0).then(|| {
+            let t = m.trailing_zeros() as usize;
+            m &= m - 1;
+            t
+        })
+    })
+}
+
+/// Sixteen `f64` lanes and the arithmetic the group queries need: a
+/// portable version, left to the compiler's vectoriser, and an AVX-512 one.
+/// Values come from [`Vec16::load`] and [`Vec16::splat`], which take a
+/// token that exists only where the instructions do.
+trait Vec16: Copy {
+    type Token: Copy;
+    fn load(tok: Self::Token, p: &V) -> Self;
+    fn splat(tok: Self::Token, v: f64) -> Self;
+    fn sub(self, o: Self) -> Self;
+    fn add(self, o: Self) -> Self;
+    fn mul(self, o: Self) -> Self;
+    /// `self > o ? self : o` (operands never NaN).
+    fn max(self, o: Self) -> Self;
+    fn abs(self) -> Self;
+    fn lt(self, o: Self) -> Mask;
+    fn le(self, o: Self) -> Mask;
+    fn store(self, p: &mut V);
+
+    /// Folds per-coordinate gaps `diff` into reduced distances under `N`,
+    /// with the operations of [`Norm::fold`].
+    #[inline(always)]
+    fn fold<N: Norm>(self, diff: Self) -> Self {
+        if N::IS_MAX {
+            diff.max(self)
+        } else {
+            self.add(diff.mul(diff))
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Portable(V);
+
+impl Vec16 for Portable {
+    type Token = ();
+    #[inline(always)]
+    fn load(_: (), p: &V) -> Self {
+        Portable(*p)
+    }
+    #[inline(always)]
+    fn splat(_: (), v: f64) -> Self {
+        Portable([v; LANES])
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        Portable(std::array::from_fn(|t| self.0[t] - o.0[t]))
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        Portable(std::array::from_fn(|t| self.0[t] + o.0[t]))
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        Portable(std::array::from_fn(|t| self.0[t] * o.0[t]))
+    }
+    #[inline(always)]
+    fn max(self, o: Self) -> Self {
+        Portable(std::array::from_fn(|t| {
+            if self.0[t] > o.0[t] {
+                self.0[t]
+            } else {
+                o.0[t]
+            }
+        }))
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        Portable(self.0.map(f64::abs))
+    }
+    #[inline(always)]
+    fn lt(self, o: Self) -> Mask {
+        mask_of(|t| self.0[t] < o.0[t])
+    }
+    #[inline(always)]
+    fn le(self, o: Self) -> Mask {
+        mask_of(|t| self.0[t] <= o.0[t])
+    }
+    #[inline(always)]
+    fn store(self, p: &mut V) {
+        *p = self.0;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{Mask, Vec16, V};
+    use std::arch::x86_64::*;
+
+    /// Proof that AVX-512F is available.
+    #[derive(Clone, Copy)]
+    pub(super) struct Avx512(());
+
+    impl Avx512 {
+        /// # Safety
+        /// The CPU supports AVX-512F.
+        pub(super) unsafe fn new() -> Self {
+            Avx512(())
+        }
+    }
+
+    /// Two 512-bit vectors. A value exists only where an [`Avx512`] token
+    /// does, which makes every operation on it sound.
+    #[derive(Clone, Copy)]
+    pub(super) struct Zmm([__m512d; 2]);
+
+    macro_rules! both {
+        ($f:ident, $($v:expr),*) => {
+            // SAFETY: a `Zmm` exists, so AVX-512F is available.
+            unsafe { Zmm([$f($($v.0[0]),*), $f($($v.0[1]),*)]) }
+        };
+    }
+
+    impl Vec16 for Zmm {
+        type Token = Avx512;
+        #[inline(always)]
+        fn load(_: Avx512, p: &V) -> Self {
+            // SAFETY: the token proves AVX-512F; both loads lie in `p`.
+            unsafe {
+                Zmm([
+                    _mm512_loadu_pd(p.as_ptr()),
+                    _mm512_loadu_pd(p.as_ptr().add(8)),
+                ])
+            }
+        }
+        #[inline(always)]
+        fn splat(_: Avx512, v: f64) -> Self {
+            // SAFETY: the token proves AVX-512F.
+            let x = unsafe { _mm512_set1_pd(v) };
+            Zmm([x, x])
+        }
+        #[inline(always)]
+        fn sub(self, o: Self) -> Self {
+            both!(_mm512_sub_pd, self, o)
+        }
+        #[inline(always)]
+        fn add(self, o: Self) -> Self {
+            both!(_mm512_add_pd, self, o)
+        }
+        #[inline(always)]
+        fn mul(self, o: Self) -> Self {
+            both!(_mm512_mul_pd, self, o)
+        }
+        #[inline(always)]
+        fn max(self, o: Self) -> Self {
+            // vmaxpd returns its second operand unless the first is greater.
+            both!(_mm512_max_pd, self, o)
+        }
+        #[inline(always)]
+        fn abs(self) -> Self {
+            both!(_mm512_abs_pd, self)
+        }
+        #[inline(always)]
+        fn lt(self, o: Self) -> Mask {
+            // SAFETY: a `Zmm` exists, so AVX-512F is available.
+            let (lo, hi) = unsafe {
+                (
+                    _mm512_cmp_pd_mask::<_CMP_LT_OQ>(self.0[0], o.0[0]),
+                    _mm512_cmp_pd_mask::<_CMP_LT_OQ>(self.0[1], o.0[1]),
+                )
+            };
+            lo as Mask | (hi as Mask) << 8
+        }
+        #[inline(always)]
+        fn le(self, o: Self) -> Mask {
+            // SAFETY: as in `lt`.
+            let (lo, hi) = unsafe {
+                (
+                    _mm512_cmp_pd_mask::<_CMP_LE_OQ>(self.0[0], o.0[0]),
+                    _mm512_cmp_pd_mask::<_CMP_LE_OQ>(self.0[1], o.0[1]),
+                )
+            };
+            lo as Mask | (hi as Mask) << 8
+        }
+        #[inline(always)]
+        fn store(self, p: &mut V) {
+            // SAFETY: as in `lt`; both stores lie in `p`.
+            unsafe {
+                _mm512_storeu_pd(p.as_mut_ptr(), self.0[0]);
+                _mm512_storeu_pd(p.as_mut_ptr().add(8), self.0[1]);
+            }
+        }
+    }
+}
+
+/// Every leaf's points lane-wise: leaf `l` occupies `dim` rows of [`LANES`]
+/// values from `l * dim * LANES`, unused slots holding `+inf`.
+pub(super) fn build_lanes(pts: &[f64], dim: usize, n: usize, depth: u32) -> Vec<f64> {
+    use rayon::prelude::*;
+    let leaves = 1usize << depth;
+    let first_leaf = leaves - 1;
+    let mut lanes = vec![f64::INFINITY; leaves * dim * LANES];
+    lanes
+        .par_chunks_mut(dim * LANES)
+        .enumerate()
+        .for_each(|(l, block)| {
+            let (s, e) = node_range(n, depth, first_leaf + l);
+            debug_assert!(e - s <= LANES);
+            for (t, p) in pts[s * dim..e * dim].chunks_exact(dim).enumerate() {
+                for (j, &v) in p.iter().enumerate() {
+                    block[j * LANES + t] = v;
+                }
+            }
+        });
+    lanes
+}
+
+/// A group of queries, the points of one leaf, lane-wise.
+struct Group<'a, L: Vec16> {
+    tree: &'a KdTree,
+    tok: L::Token,
+    q: [V; MAX_TREE_DIM],
+}
+
+impl<'a, L: Vec16> Group<'a, L> {
+    #[inline(always)]
+    fn load(tree: &'a KdTree, tok: L::Token, leaf: usize) -> Self {
+        let mut q = [[0.0; LANES]; MAX_TREE_DIM];
+        let block = tree.lane_block(leaf);
+        for (j, row) in q.iter_mut().take(tree.dim).enumerate() {
+            row.copy_from_slice(&block[j * LANES..(j + 1) * LANES]);
+        }
+        Group { tree, tok, q }
+    }
+
+    #[inline(always)]
+    fn splat(&self, v: f64) -> L {
+        L::splat(self.tok, v)
+    }
+
+    #[inline(always)]
+    fn coord(&self, j: usize) -> L {
+        L::load(self.tok, &self.q[j])
+    }
+
+    /// Reduced lower bound on the distance from each query to the box of
+    /// `node`.
+    #[inline(always)]
+    fn near<N: Norm>(&self, node: usize) -> L {
+        let (lo, hi) = self.tree.node_box(node);
+        let zero = self.splat(0.0);
+        let mut acc = zero;
+        for j in 0..self.tree.dim {
+            let q = self.coord(j);
+            let gap = self.splat(lo[j]).sub(q).max(q.sub(self.splat(hi[j])));
+            acc = acc.fold::<N>(gap.max(zero));
+        }
+        acc
+    }
+
+    /// Reduced upper bound on the distance from each query to the box of
+    /// `node`.
+    #[inline(always)]
+    fn far<N: Norm>(&self, node: usize) -> L {
+        let (lo, hi) = self.tree.node_box(node);
+        let mut acc = self.splat(0.0);
+        for j in 0..self.tree.dim {
+            let q = self.coord(j);
+            acc = acc.fold::<N>(q.sub(self.splat(lo[j])).max(self.splat(hi[j]).sub(q)));
+        }
+        acc
+    }
+
+    /// Lower bounds to the boxes of the two children of internal node
+    /// `node`, given the bounds `near` to its own box. Under the max-norm
+    /// they come from the one coordinate the children were split on: a
+    /// child's box lies inside its parent's, so its bound is the parent's,
+    /// raised by the gap to the child along that coordinate (still a bound
+    /// in floating point, subtraction being monotone). Under other norms,
+    /// from the children's whole boxes.
+    #[inline(always)]
+    fn children<N: Norm>(&self, node: usize, near: L) -> (L, L) {
+        let (l, r) = (2 * node + 1, 2 * node + 2);
+        if N::IS_MAX {
+            let a = self.tree.axis[node] as usize;
+            let q = self.coord(a);
+            let (_, left_hi) = self.tree.node_box(l);
+            let (right_lo, _) = self.tree.node_box(r);
+            (
+                near.max(q.sub(self.splat(left_hi[a]))),
+                near.max(self.splat(right_lo[a]).sub(q)),
+            )
+        } else {
+            (self.near::<N>(l), self.near::<N>(r))
+        }
+    }
+
+    /// Reduced distances from query `t` to the points of leaf `leaf`
+    /// (`+inf` in unused slots).
+    #[inline(always)]
+    fn to_leaf<N: Norm>(&self, leaf: usize, t: usize) -> L {
+        let block = self.tree.lane_block(leaf);
+        let mut acc = self.splat(0.0);
+        for (j, p) in block.chunks_exact(LANES).enumerate() {
+            let p: &V = p.try_into().expect("blocks are whole rows of lanes");
+            let d = self.splat(self.q[j][t]).sub(L::load(self.tok, p)).abs();
+            acc = acc.fold::<N>(d);
+        }
+        acc
+    }
+}
+
+/// The `k` best candidates of every lane, sorted per lane.
+struct Best {
+    k: usize,
+    dist: Vec<f64>,
+    pos: Vec<u32>,
+    worst: V,
+}
+
+impl Best {
+    fn new(k: usize) -> Self {
+        Best {
+            k,
+            dist: vec![f64::INFINITY; LANES * k],
+            pos: vec![u32::MAX; LANES * k],
+            worst: [f64::INFINITY; LANES],
+        }
+    }
+
+    fn clear(&mut self) {
+        self.dist.fill(f64::INFINITY);
+        self.pos.fill(u32::MAX);
+        self.worst = [f64::INFINITY; LANES];
+    }
+
+    #[inline(always)]
+    fn push(&mut self, t: usize, d: f64, p: u32) {
+        let k = self.k;
+        let dist = &mut self.dist[t * k..(t + 1) * k];
+        let pos = &mut self.pos[t * k..(t + 1) * k];
+        let mut j = k - 1;
+        while j > 0 && dist[j - 1] > d {
+            dist[j] = dist[j - 1];
+            pos[j] = pos[j - 1];
+            j -= 1;
+        }
+        dist[j] = d;
+        pos[j] = p;
+        self.worst[t] = dist[k - 1];
+    }
+}
+
+/// The k-nearest-neighbour search of one group.
+struct KnnWalk<'a, L: Vec16> {
+    g: Group<'a, L>,
+    best: &'a mut Best,
+    stack: &'a mut Vec<(usize, Mask, L)>,
+}
+
+impl<L: Vec16> KnnWalk<'_, L> {
+    #[inline(always)]
+    fn worst(&self) -> L {
+        L::load(self.g.tok, &self.best.worst)
+    }
+
+    /// Offers the points of `leaf` to the lanes of `m`, never a point to
+    /// its own lane when `own` (the group's own leaf).
+    #[inline(always)]
+    fn scan<N: Norm>(&mut self, leaf: usize, m: Mask, own: bool) {
+        let start = self.g.tree.range(leaf).0 as u32;
+        for t in bits(m) {
+            let dv = self.g.to_leaf::<N>(leaf, t);
+            let mut hits = dv.lt(self.g.splat(self.best.worst[t]));
+            if own {
+                hits &= !(1 << t);
+            }
+            if hits == 0 {
+                continue;
+            }
+            let mut d = [0.0; LANES];
+            dv.store(&mut d);
+            for p in bits(hits) {
+                // The k-th distance may have dropped since `hits` was taken.
+                if d[p] < self.best.worst[t] {
+                    self.best.push(t, d[p], start + p as u32);
+                }
+            }
+        }
+    }
+
+    /// Searches the subtree of `node` for the lanes of `m`, whose lower
+    /// bounds to it are `near`: depth first, the child nearer to most
+    /// active lanes first; subtrees within [`KNN_SCAN_LEVELS`] of the
+    /// leaves are scanned whole. A loop over an explicit stack, so that it
+    /// compiles into the caller's instruction-set tier.
+    #[inline(always)]
+    fn visit<N: Norm>(&mut self, node: usize, m: Mask, near: L) {
+        self.stack.push((node, m, near));
+        while let Some((node, m, near)) = self.stack.pop() {
+            let m = m & near.lt(self.worst());
+            if m == 0 {
+                continue;
+            }
+            if let Some(leaves) = self.g.tree.small_subtree(node, KNN_SCAN_LEVELS) {
+                for leaf in leaves {
+                    self.scan::<N>(leaf, m, false);
+                }
+                continue;
+            }
+            let (l, r) = (2 * node + 1, 2 * node + 2);
+            let (nl, nr) = self.g.children::<N>(node, near);
+            let left_first = nl.le(nr) & m;
+            let (a, na, b, nb) = if 2 * left_first.count_ones() >= m.count_ones() {
+                (l, nl, r, nr)
+            } else {
+                (r, nr, l, nl)
+            };
+            self.stack.push((b, m, nb));
+            self.stack.push((a, m, na));
+        }
+    }
+
+    /// Lanes of `m` whose search ball lies strictly inside the box of
+    /// `node`, inflated a hair so that rounding can only make the test
+    /// fail: a point outside the subtree can then lie on the box's boundary
+    /// only, where it ties with the splitting coordinate.
+    #[inline(always)]
+    fn inside<N: Norm>(&self, node: usize, m: Mask) -> Mask {
+        let (lo, hi) = self.g.tree.node_box(node);
+        let rad = self.best.worst.map(|w| N::expand(w) * (1.0 + 1e-12));
+        let rad = L::load(self.g.tok, &rad);
+        let mut ok = m;
+        for j in 0..self.g.tree.dim {
+            let q = self.g.coord(j);
+            ok &= self.g.splat(lo[j]).lt(q.sub(rad)) & q.add(rad).lt(self.g.splat(hi[j]));
+        }
+        ok
+    }
+
+    /// The neighbours of the lanes `valid` of the group's leaf: the leaf
+    /// itself, then up the tree through each sibling subtree, each lane
+    /// retiring once its ball lies strictly inside an ancestor's box.
+    #[inline(always)]
+    fn run<N: Norm>(&mut self, leaf: usize, valid: Mask) {
+        self.scan::<N>(leaf, valid, true);
+        let mut node = leaf;
+        let mut m = valid;
+        while node != 0 {
+            m &= !self.inside::<N>(node, m);
+            if m == 0 {
+                return;
+            }
+            let sibling = if node % 2 == 1 { node + 1 } else { node - 1 };
+            let near = self.g.near::<N>(sibling);
+            self.visit::<N>(sibling, m, near);
+            node = (node - 1) / 2;
+        }
+    }
+}
+
+/// `KdTree::knn_of_block` by leaf groups.
+#[inline(always)]
+fn knn_block<L: Vec16, N: Norm>(tok: L::Token, tree: &KdTree, first: usize, bests: &mut [KBest]) {
+    let end = first + bests.len();
+    let k = bests[0].dist.len();
+    let mut best = Best::new(k);
+    let mut stack = Vec::with_capacity(STACK);
+    for leaf in tree.leaf_of(first)..=tree.leaf_of(end - 1) {
+        let (ls, le) = tree.range(leaf);
+        let (lo, hi) = (ls.max(first), le.min(end));
+        best.clear();
+        let mut walk = KnnWalk {
+            g: Group::<L>::load(tree, tok, leaf),
+            best: &mut best,
+            stack: &mut stack,
+        };
+        walk.run::<N>(leaf, span(lo - ls, hi - ls));
+        for i in lo..hi {
+            let t = i - ls;
+            let b = &mut bests[i - first];
+            b.dist.copy_from_slice(&best.dist[t * k..(t + 1) * k]);
+            b.pos.copy_from_slice(&best.pos[t * k..(t + 1) * k]);
+        }
+    }
+}
+
+/// The range counts of one group.
+struct CountWalk<'a, L: Vec16> {
+    g: Group<'a, L>,
+    r: V,
+    count: [u32; LANES],
+    stack: &'a mut Vec<(usize, Mask, L)>,
+}
+
+impl<L: Vec16> CountWalk<'_, L> {
+    /// Counts for the lanes of `m` over the whole tree, depth first;
+    /// subtrees within [`COUNT_SCAN_LEVELS`] of the leaves are scanned
+    /// whole.
+    #[inline(always)]
+    fn run<N: Norm>(&mut self, m: Mask) {
+        let tree = self.g.tree;
+        let r = L::load(self.g.tok, &self.r);
+        // A box can lie inside a query ball only if its longest side is at
+        // most the ball's diameter (padded against rounding); the upper
+        // bound is computed for such boxes only.
+        let reach = 2.0 * bits(m).fold(0.0f64, |a, t| a.max(N::expand(self.r[t]))) * (1.0 + 1e-9);
+        self.stack.push((0, m, self.g.near::<N>(0)));
+        while let Some((node, m, near)) = self.stack.pop() {
+            let mut m = m & near.le(r);
+            if m == 0 {
+                continue;
+            }
+            if tree.extent[node] <= reach {
+                let whole = m & self.g.far::<N>(node).le(r);
+                let (s, e) = tree.range(node);
+                for t in bits(whole) {
+                    self.count[t] += (e - s) as u32;
+                }
+                m &= !whole;
+                if m == 0 {
+                    continue;
+                }
+            }
+            if let Some(leaves) = tree.small_subtree(node, COUNT_SCAN_LEVELS) {
+                for leaf in leaves {
+                    let (s, e) = tree.range(leaf);
+                    let filled = span(0, e - s);
+                    for t in bits(m) {
+                        let inside = self.g.to_leaf::<N>(leaf, t).le(self.g.splat(self.r[t]));
+                        self.count[t] += (inside & filled).count_ones();
+                    }
+                }
+                continue;
+            }
+            let (nl, nr) = self.g.children::<N>(node, near);
+            self.stack.push((2 * node + 2, m, nr));
+            self.stack.push((2 * node + 1, m, nl));
+        }
+    }
+}
+
+/// `KdTree::count_block` by leaf groups.
+#[inline(always)]
+fn count_block<L: Vec16, N: Norm>(
+    tok: L::Token,
+    tree: &KdTree,
+    first: usize,
+    radii: &[f64],
+    out: &mut [u32],
+) {
+    let end = first + radii.len();
+    let mut stack = Vec::with_capacity(STACK);
+    for leaf in tree.leaf_of(first)..=tree.leaf_of(end - 1) {
+        let (ls, le) = tree.range(leaf);
+        let (lo, hi) = (ls.max(first), le.min(end));
+        let mut r = [f64::NEG_INFINITY; LANES];
+        r[lo - ls..hi - ls].copy_from_slice(&radii[lo - first..hi - first]);
+        let mut walk = CountWalk {
+            g: Group::<L>::load(tree, tok, leaf),
+            r,
+            count: [0; LANES],
+            stack: &mut stack,
+        };
+        // Lanes with a negative radius count nothing.
+        let valid = span(lo - ls, hi - ls) & mask_of(|t| r[t] >= 0.0);
+        if valid != 0 {
+            walk.run::<N>(valid);
+        }
+        out[lo - first..hi - first].copy_from_slice(&walk.count[lo - ls..hi - ls]);
+    }
+}
+
+/// Generates a dispatcher that runs a generic `inline(always)` function
+/// compiled for the best instruction-set tier up to `level`.
+macro_rules! tiered {
+    ($name:ident, $inner:ident, ($($a:ident : $t:ty),*)) => {
+        pub(super) fn $name<N: Norm>(level: Level, $($a: $t),*) {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma,popcnt")]
+            fn avx2<N: Norm>($($a: $t),*) {
+                $inner::<Portable, N>((), $($a),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,avx2,fma,popcnt")]
+            fn avx512<N: Norm>($($a: $t),*) {
+                // SAFETY: this function runs only where AVX-512F is.
+                let tok = unsafe { x86::Avx512::new() };
+                $inner::<x86::Zmm, N>(tok, $($a),*)
+            }
+            match level.min(simd::detected()) {
+                // SAFETY: `detected` reports only what the CPU supports.
+                #[cfg(target_arch = "x86_64")]
+                Level::Avx512 => unsafe { avx512::<N>($($a),*) },
+                // SAFETY: as above.
+                #[cfg(target_arch = "x86_64")]
+                Level::Avx2 => unsafe { avx2::<N>($($a),*) },
+                _ => $inner::<Portable, N>((), $($a),*),
+            }
+        }
+    };
+}
+
+tiered!(knn_leaves, knn_block, (tree: &KdTree, first: usize, bests: &mut [KBest]));
+tiered!(count_leaves, count_block, (tree: &KdTree, first: usize, radii: &[f64], out: &mut [u32]));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::estimators::knn::{Euclidean, MaxNorm, NeighbourSearch};
+    use rand::{Rng, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// Uniform points, points on a coarse grid (ties and duplicates), and
+    /// a strongly correlated cloud.
+    fn points(kind: usize, n: usize, d: usize, seed: u64) -> Vec<f64> {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        match kind {
+            0 => (0..n * d)
+                .map(|_| rng.random::<f64>() * 8.0 - 4.0)
+                .collect(),
+            1 => (0..n * d)
+                .map(|_| (rng.random::<f64>() * 5.0).floor())
+                .collect(),
+            _ => (0..n)
+                .flat_map(|_| {
+                    let t: f64 = rng.random();
+                    (0..d)
+                        .map(|j| t * (j + 1) as f64 + 1e-3 * rng.random::<f64>())
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
+        }
+    }
+
+    /// Sorted reduced distances from position `i` to every other position.
+    fn others<N: Norm>(tree: &KdTree, i: usize) -> Vec<f64> {
+        let mut d: Vec<f64> = (0..tree.len())
+            .filter(|&j| j != i)
+            .map(|j| N::dist(tree.point(i), tree.point(j)))
+            .collect();
+        d.sort_by(f64::total_cmp);
+        d
+    }
+
+    fn check_knn<N: Norm>(tree: &KdTree, k: usize, level: Level, first: usize, len: usize) {
+        let mut bests = vec![KBest::new(k); len];
+        knn_leaves::<N>(level, tree, first, &mut bests);
+        for (i, b) in (first..).zip(&bests) {
+            let want = others::<N>(tree, i);
+            for (r, (&d, &p)) in b.dist.iter().zip(&b.pos).enumerate() {
+                if r < want.len() {
+                    assert_eq!(d, want[r], "{level:?} pos {i} rank {r}");
+                    assert!(p as usize != i && (p as usize) < tree.len());
+                    assert_eq!(N::dist(tree.point(i), tree.point(p as usize)), d);
+                } else {
+                    assert_eq!((d, p), (f64::INFINITY, u32::MAX));
+                }
+            }
+            let mut ps: Vec<u32> = b.pos.iter().copied().filter(|&p| p != u32::MAX).collect();
+            ps.sort_unstable();
+            ps.dedup();
+            assert_eq!(ps.len(), k.min(want.len()), "distinct neighbours");
+        }
+    }
+
+    fn check_counts<N: Norm>(tree: &KdTree, level: Level, first: usize, radii: &[f64]) {
+        let mut out = vec![0u32; radii.len()];
+        count_leaves::<N>(level, tree, first, radii, &mut out);
+        for (i, (&r, &c)) in (first..).zip(radii.iter().zip(&out)) {
+            let want = if r < 0.0 {
+                0
+            } else {
+                (0..tree.len())
+                    .filter(|&j| N::dist(tree.point(i), tree.point(j)) <= r)
+                    .count()
+            };
+            assert_eq!(c as usize, want, "{level:?} pos {i} radius {r}");
+        }
+    }
+
+    #[test]
+    fn groups_match_brute_force_on_every_tier() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+        for level in simd::available() {
+            for &(n, d) in &[
+                (1, 1),
+                (5, 2),
+                (16, 3),
+                (17, 1),
+                (200, 5),
+                (700, 10),
+                (333, 24),
+            ] {
+                for kind in 0..3 {
+                    let tree =
+                        KdTree::build(points(kind, n, d, (n * 7 + d + kind) as u64), d, false);
+                    // Whole trees, and blocks that cut leaves.
+                    let blocks = [(0, n), (n / 3, n / 2 - n / 3), (n - 1, 1)];
+                    for &(first, len) in blocks.iter().filter(|b| b.1 > 0) {
+                        for k in [1, 3, 7] {
+                            check_knn::<MaxNorm>(&tree, k, level, first, len);
+                            check_knn::<Euclidean>(&tree, k, level, first, len);
+                        }
+                        let radii: Vec<f64> = (first..first + len)
+                            .map(|i| {
+                                let own = others::<MaxNorm>(&tree, i);
+                                match rng.random_range(0..5) {
+                                    0 => -1.0,
+                                    1 => 0.0,
+                                    // Exactly a neighbour's distance: the
+                                    // count must include it.
+                                    2 => own
+                                        .get(rng.random_range(0..own.len().max(1)))
+                                        .copied()
+                                        .unwrap_or(0.0),
+                                    3 => 100.0,
+                                    _ => rng.random::<f64>() * 2.0,
+                                }
+                            })
+                            .collect();
+                        check_counts::<MaxNorm>(&tree, level, first, &radii);
+                        let squared: Vec<f64> = radii.iter().map(|r| r * r.abs()).collect();
+                        check_counts::<Euclidean>(&tree, level, first, &squared);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_tier_gives_identical_results() {
+        let (n, d, k) = (3000, 6, 4);
+        let tree = KdTree::build(points(0, n, d, 11), d, false);
+        let radii: Vec<f64> = (0..n).map(|i| (i % 13) as f64 * 0.1).collect();
+        let mut reference = None;
+        for level in simd::available() {
+            let mut bests = vec![KBest::new(k); n];
+            knn_leaves::<MaxNorm>(level, &tree, 0, &mut bests);
+            let mut counts = vec![0u32; n];
+            count_leaves::<MaxNorm>(level, &tree, 0, &radii, &mut counts);
+            let got: (Vec<Vec<f64>>, Vec<u32>) =
+                (bests.iter().map(|b| b.dist.clone()).collect(), counts);
+            match &reference {
+                None => reference = Some(got),
+                Some(r) => assert!(*r == got, "{level:?} differs"),
+            }
+        }
+    }
+}
