@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import doctest
 import math
+import sys
 
 import hartley
 import hartley.estimators
@@ -35,6 +36,7 @@ from conftest import (
     oracle_mixed,
     plugin_entropy,
     random_cov,
+    run_python,
 )
 from scipy import integrate, stats
 from sklearn.metrics import mutual_info_score
@@ -636,3 +638,34 @@ def test_docstring_examples_run() -> None:
     result = doctest.testmod(hartley.estimators, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 7
     assert result.failed == 0
+
+
+_PEAK_MEMORY = """
+import sys
+import numpy as np, hartley
+
+def peak():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM"))
+
+rng = np.random.default_rng(0)
+n = 1_000_000
+x = rng.standard_normal(n)
+y = x + 0.5 * rng.standard_normal(n)
+hartley.mutual_info(x[:1000], y[:1000])  # thread pools and lazy state
+base = peak()
+value = hartley.mutual_info(x, y, k=3, n_jobs=2)
+print((peak() - base) / (x.nbytes + y.nbytes), value)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_one_dimensional_mi_peak_memory_within_three_times_the_input() -> None:
+    # The estimator's working set for a scalar pair (strips, both sorted
+    # columns and per-point ranks, about 46 bytes a sample) must stay
+    # within 3x the 16 bytes a sample of the input.
+    proc = run_python(_PEAK_MEMORY)
+    assert proc.returncode == 0, proc.stderr
+    ratio, value = map(float, proc.stdout.split())
+    assert 0.8 < value < 0.81
+    assert ratio <= 3.0, f"peak memory grew by {ratio:.2f}x the input"

@@ -85,10 +85,10 @@ pub fn mutual_info_features(
                 (Var::Discrete(a), Var::Discrete(b)) => plugin(a, b),
                 (Var::Discrete(labels), Var::Continuous(c))
                 | (Var::Continuous(c), Var::Discrete(labels)) => ross(c, labels, n_neighbors),
-                (Var::Continuous(a), Var::Continuous(b)) => {
+                (Var::Continuous(a), Var::Continuous(_)) => {
                     let ys = sorted_y.as_ref().expect("a continuous target is ranked");
-                    let strips = Strips::new(a, b, ys, Strips::default_width(n, n_neighbors));
-                    ksg_pair(&strips, ys, n_neighbors, Ksg::One, &Control::new())?
+                    let strips = Strips::new(a, ys, Strips::default_width(n, n_neighbors));
+                    ksg_pair(&strips, ys.sorted(), n_neighbors, Ksg::One, &Control::new())?
                 }
             };
             ctl.advance(n as u64);

@@ -5,7 +5,7 @@
 
 use super::digamma::digamma_int;
 use super::knn::{self, KBest, Marginal, MaxNorm, NeighbourSearch, Norm};
-use super::pair::{ksg_pair, Ranked, Strips};
+use super::pair::{ksg_pair, Ranked, Strips, XRanks};
 use super::prep::{self, strictly_below, Matrix, Prep};
 use super::resample::{
     estimate_with_interval, min_half_sample, permutation_null, Estimate, Resampling,
@@ -98,10 +98,12 @@ pub fn ksg_prepared(
     let n = joint.len() / d;
     prep::check_k(k, n, "x")?;
     if dx == 1 && dy == 1 {
-        let (x, y): (Vec<f64>, Vec<f64>) = joint.chunks_exact(2).map(|c| (c[0], c[1])).unzip();
+        // Built so that at most the final strips, the two sorted columns
+        // and one rank per sample are alive at once.
+        let ys = Ranked::from_fn(n, |i| joint[2 * i + 1]);
+        let (xr, ys) = XRanks::consume(|i| joint[2 * i], ys);
         drop(joint);
-        let ys = Ranked::new(&y);
-        let strips = Strips::new(&x, &y, &ys, Strips::default_width(n, k));
+        let strips = Strips::deal(xr, ys.values(), Strips::default_width(n, k));
         return ksg_pair(&strips, &ys, k, estimator, ctl);
     }
     let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx, dx..d]);

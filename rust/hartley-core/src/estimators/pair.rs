@@ -21,33 +21,74 @@ use super::prep::strictly_below;
 use crate::error::Result;
 use crate::par::{par_chunk_sum, Control};
 
-/// The values of one variable in ascending order, with the rank of every
-/// sample among them and the sample at every rank.
+/// The order-preserving integer key of a float: keys compare as the values
+/// do, except that -0 sorts below +0.
+#[inline]
+fn key(v: f64) -> u64 {
+    let b = v.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | 1 << 63
+    }
+}
+
+/// The values `value(i)` for `i` in `0..n` in ascending order, and the
+/// sample at every rank; ties keep the sample order.
+///
+/// One radix sort of 8-byte words, each the top half of a sample's key with
+/// the sample's index in the bottom half (half the memory of sorting
+/// (value, index) pairs); runs that agree on the top half, short unless
+/// values nearly tie, are then ordered by the whole key.
+fn sort_with_order(n: usize, value: impl Fn(usize) -> f64) -> (Vec<f64>, Vec<u32>) {
+    assert!(n <= u32::MAX as usize, "at most 2^32 - 1 samples");
+    const LOW: u64 = 0xffff_ffff;
+    let mut packed: Vec<u64> = (0..n).map(|i| key(value(i)) & !LOW | i as u64).collect();
+    // The words start in sample order, so a stable sort on their top half
+    // (four byte passes instead of eight) leaves ties in sample order.
+    radsort::sort_by_key(&mut packed, |&p| (p >> 32) as u32);
+    let mut s = 0;
+    while s < n {
+        let top = packed[s] >> 32;
+        let mut e = s + 1;
+        while e < n && packed[e] >> 32 == top {
+            e += 1;
+        }
+        if e - s > 1 {
+            packed[s..e].sort_unstable_by_key(|&p| (key(value((p & LOW) as usize)), p & LOW));
+        }
+        s = e;
+    }
+    let order: Vec<u32> = packed.iter().map(|&p| p as u32).collect();
+    // Collected in place, into the words' own allocation.
+    let sorted = packed
+        .into_iter()
+        .map(|p| value((p & LOW) as usize))
+        .collect();
+    (sorted, order)
+}
+
+/// The values of one variable in ascending order, with the sample at every
+/// rank.
 #[derive(Debug)]
 pub struct Ranked {
     sorted: Sorted1d,
-    /// `rank[i]`: position of sample `i` in the sorted values.
-    rank: Vec<u32>,
-    /// `order[r]`: the sample at position `r` (the inverse of `rank`).
+    /// `order[r]`: the sample at position `r` of the sorted values.
     order: Vec<u32>,
 }
 
 impl Ranked {
-    /// Sorts `v` by a radix sort of (value, sample) pairs; ties keep the
-    /// sample order.
+    /// Sorts `v`; ties keep the sample order.
     pub fn new(v: &[f64]) -> Self {
-        assert!(v.len() <= u32::MAX as usize, "at most 2^32 - 1 samples");
-        let mut pairs: Vec<(f64, u32)> = v.iter().copied().zip(0u32..).collect();
-        radsort::sort_by_key(&mut pairs, |p| p.0);
-        let mut rank = vec![0u32; v.len()];
-        for (r, p) in pairs.iter().enumerate() {
-            rank[p.1 as usize] = r as u32;
-        }
-        let order = pairs.iter().map(|p| p.1).collect();
-        let sorted = Sorted1d::presorted(pairs.into_iter().map(|p| p.0).collect());
+        Ranked::from_fn(v.len(), |i| v[i])
+    }
+
+    /// Sorts the values `value(i)` of `n` samples; ties keep the sample
+    /// order.
+    pub fn from_fn(n: usize, value: impl Fn(usize) -> f64) -> Self {
+        let (sorted, order) = sort_with_order(n, value);
         Ranked {
-            sorted,
-            rank,
+            sorted: Sorted1d::presorted(sorted),
             order,
         }
     }
@@ -59,12 +100,62 @@ impl Ranked {
 
     /// Number of samples.
     pub fn len(&self) -> usize {
-        self.rank.len()
+        self.order.len()
     }
 
     /// Whether there are no samples.
     pub fn is_empty(&self) -> bool {
-        self.rank.is_empty()
+        self.order.is_empty()
+    }
+}
+
+/// The x side of a pair, ready to deal into strips: the sorted x values
+/// and, for each y-rank `r`, the x-rank of the sample at y-rank `r`.
+pub struct XRanks {
+    sorted: Vec<f64>,
+    by_y: Vec<u32>,
+}
+
+impl XRanks {
+    /// Ranks `value(i)` for the `n` samples of `ys`.
+    pub fn new(value: impl Fn(usize) -> f64, ys: &Ranked) -> Self {
+        let (sorted, by_y) = Self::rank(ys.len(), value, |by_y| by_y.extend_from_slice(&ys.order));
+        XRanks { sorted, by_y }
+    }
+
+    /// [`XRanks::new`], taking over the memory of `ys`'s order (for a
+    /// target ranked for one pair only); returns `ys`'s sorted values.
+    pub fn consume(value: impl Fn(usize) -> f64, ys: Ranked) -> (Self, Sorted1d) {
+        let Ranked {
+            sorted: y_sorted,
+            order,
+        } = ys;
+        let mut order = Some(order);
+        let (sorted, by_y) = Self::rank(y_sorted.values().len(), value, |by_y| {
+            *by_y = order.take().expect("called once");
+        });
+        (XRanks { sorted, by_y }, y_sorted)
+    }
+
+    /// Sorts the x values, fills `by_y` with the y order through `fill`,
+    /// then replaces each sample in it by its x-rank.
+    fn rank(
+        n: usize,
+        value: impl Fn(usize) -> f64,
+        fill: impl FnOnce(&mut Vec<u32>),
+    ) -> (Vec<f64>, Vec<u32>) {
+        let (sorted, order) = sort_with_order(n, value);
+        let mut rank = vec![0u32; n];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i as usize] = r as u32;
+        }
+        drop(order);
+        let mut by_y = Vec::new();
+        fill(&mut by_y);
+        for i in by_y.iter_mut() {
+            *i = rank[*i as usize];
+        }
+        (sorted, by_y)
     }
 }
 
@@ -80,27 +171,41 @@ pub struct Strips {
     width: usize,
     /// The points, strip after strip.
     pts: Vec<[f64; 2]>,
-    /// Rank in x and rank in y of every point of `pts`.
-    ranks: Vec<[u32; 2]>,
+    /// Rank in y of every point of `pts`.
+    y_rank: Vec<u32>,
+    /// Rank in x of every point of `pts`, less its strip's first rank.
+    x_offset: Vec<u16>,
     /// Where the y of every point of `pts` would be inserted in the strips
     /// to its left and to its right: the number of their points of lower
     /// y-rank.
-    adjacent: Vec<[u32; 2]>,
+    adjacent: Vec<[u16; 2]>,
     /// x-extent `(min, max)` of each strip.
     extent: Vec<(f64, f64)>,
     /// All x values, sorted.
     xs: Sorted1d,
 }
 
+/// The widest strips, so that offsets within a strip fit in 16 bits.
+const MAX_WIDTH: usize = 1 << 15;
+
 impl Strips {
     /// Arranges the samples `(x[i], y[i])` in strips about `width` points
     /// wide; `ys` is the ranking of `y`.
-    pub fn new(x: &[f64], y: &[f64], ys: &Ranked, width: usize) -> Self {
-        let n = x.len();
-        assert!(y.len() == n && ys.len() == n);
-        let xr = Ranked::new(x);
-        let width = width.max(1);
-        let sorted_x = xr.sorted.values();
+    pub fn new(x: &[f64], ys: &Ranked, width: usize) -> Self {
+        assert!(x.len() == ys.len());
+        Strips::deal(XRanks::new(|i| x[i], ys), ys.sorted().values(), width)
+    }
+
+    /// Arranges the samples in strips about `width` points wide, from
+    /// their x ranking and the sorted y values.
+    pub fn deal(xr: XRanks, y_sorted: &[f64], width: usize) -> Self {
+        let XRanks {
+            sorted: sorted_x,
+            by_y,
+        } = xr;
+        let n = sorted_x.len();
+        assert!(by_y.len() == n && y_sorted.len() == n);
+        let width = width.clamp(1, MAX_WIDTH);
         let extent = (0..n.div_ceil(width))
             .map(|c| (sorted_x[c * width], sorted_x[((c + 1) * width).min(n) - 1]))
             .collect();
@@ -108,29 +213,32 @@ impl Strips {
         // leaves every strip sorted by y.
         let mut cursor: Vec<usize> = (0..n.div_ceil(width)).map(|c| c * width).collect();
         let mut pts = vec![[0.0; 2]; n];
-        let mut ranks = vec![[0u32; 2]; n];
-        let mut adjacent = vec![[0u32; 2]; n];
+        let mut y_rank = vec![0u32; n];
+        let mut x_offset = vec![0u16; n];
+        let mut adjacent = vec![[0u16; 2]; n];
         let n_strips = cursor.len();
-        for (y_rank, &i) in ys.order.iter().enumerate() {
-            let x_rank = xr.rank[i as usize];
-            let c = x_rank as usize / width;
-            let dealt = |c: usize| cursor.get(c).map_or(0, |&at| (at - c * width) as u32);
+        for (r, &x_rank) in by_y.iter().enumerate() {
+            let x_rank = x_rank as usize;
+            let c = x_rank / width;
+            let dealt = |c: usize| cursor.get(c).map_or(0, |&at| (at - c * width) as u16);
             let slot = cursor[c];
             adjacent[slot] = [
                 if c > 0 { dealt(c - 1) } else { 0 },
                 if c + 1 < n_strips { dealt(c + 1) } else { 0 },
             ];
-            pts[slot] = [x[i as usize], y[i as usize]];
-            ranks[slot] = [x_rank, y_rank as u32];
+            pts[slot] = [sorted_x[x_rank], y_sorted[r]];
+            y_rank[slot] = r as u32;
+            x_offset[slot] = (x_rank - c * width) as u16;
             cursor[c] += 1;
         }
         Strips {
             width,
             pts,
-            ranks,
+            y_rank,
+            x_offset,
             adjacent,
             extent,
-            xs: xr.sorted,
+            xs: Sorted1d::presorted(sorted_x),
         }
     }
 
@@ -323,15 +431,15 @@ impl Strips {
     /// of that of the point at position `i`.
     #[inline]
     fn count_x(&self, i: usize, r: f64) -> usize {
-        self.xs
-            .count_from(self.ranks[i][0] as usize, self.pts[i][0], r)
+        let x_rank = (i / self.width) * self.width + self.x_offset[i] as usize;
+        self.xs.count_from(x_rank, self.pts[i][0], r)
     }
 
     /// Number of points, the query itself included, whose y lies within `r`
     /// of that of the point at position `i`; `ys` holds the sorted y values.
     #[inline]
     fn count_y(&self, ys: &Sorted1d, i: usize, r: f64) -> usize {
-        ys.count_from(self.ranks[i][1] as usize, self.pts[i][1], r)
+        ys.count_from(self.y_rank[i] as usize, self.pts[i][1], r)
     }
 }
 
@@ -339,13 +447,12 @@ impl Strips {
 /// with.
 pub fn ksg_pair(
     strips: &Strips,
-    ys: &Ranked,
+    ys: &Sorted1d,
     k: usize,
     estimator: Ksg,
     ctl: &Control,
 ) -> Result<f64> {
     let n = strips.pts.len();
-    let ys = ys.sorted();
     let sum = par_chunk_sum(n, ctl, |range| {
         let mut best = KBest::new(k);
         let mut s = 0.0;
@@ -425,7 +532,7 @@ mod tests {
             for &(n, width) in &[(300usize, 17usize), (257, 1), (64, 64), (500, 40)] {
                 let (x, y) = samples(kind, n, (kind * 1000 + n) as u64);
                 let ys = Ranked::new(&y);
-                let strips = Strips::new(&x, &y, &ys, width);
+                let strips = Strips::new(&x, &ys, width);
                 for k in [1usize, 3, 8, 12] {
                     let mut best = KBest::new(k);
                     for pos in 0..n {
@@ -449,11 +556,48 @@ mod tests {
     }
 
     #[test]
-    fn ranks_invert_orders() {
+    fn sorting_keeps_ties_in_sample_order() {
         let v = [3.0, -1.0, 2.0, -1.0, 0.5];
         let r = Ranked::new(&v);
         assert_eq!(r.sorted().values(), &[-1.0, -1.0, 0.5, 2.0, 3.0]);
-        assert_eq!(r.rank, vec![4, 0, 3, 1, 2]);
         assert_eq!(r.order, vec![1, 3, 4, 2, 0]);
+        // x-ranks in y order, taking over the order's memory.
+        let x = [10.0, 30.0, 20.0, 50.0, 40.0];
+        let (xr, ys) = XRanks::consume(|i| x[i], r);
+        assert_eq!(xr.by_y, vec![2, 4, 3, 1, 0]);
+        assert_eq!(xr.sorted, vec![10.0, 20.0, 30.0, 40.0, 50.0]);
+        assert_eq!(ys.values(), &[-1.0, -1.0, 0.5, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn sorting_matches_a_comparison_sort() {
+        // Values that agree on the top half of their keys (near ties),
+        // exact ties, signed zeros, and extremes.
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+        let mut v: Vec<f64> = (0..3000)
+            .map(|i| match i % 6 {
+                0 => 1.0 + rng.random::<f64>() * 1e-9,
+                1 => -1.0 - rng.random::<f64>() * 1e-9,
+                2 => (rng.random::<f64>() * 4.0).floor(),
+                3 => {
+                    if i % 12 == 3 {
+                        0.0
+                    } else {
+                        -0.0
+                    }
+                }
+                4 => rng.random::<f64>() * 1e300 - 5e299,
+                _ => rng.random::<f64>() - 0.5,
+            })
+            .collect();
+        v.push(f64::MIN_POSITIVE / 4.0);
+        v.push(f64::MAX);
+        v.push(f64::MIN);
+        let r = Ranked::new(&v);
+        let mut want: Vec<u32> = (0..v.len() as u32).collect();
+        want.sort_by(|&a, &b| v[a as usize].total_cmp(&v[b as usize]).then(a.cmp(&b)));
+        assert_eq!(r.order, want);
+        let sorted: Vec<f64> = want.iter().map(|&i| v[i as usize]).collect();
+        assert_eq!(r.sorted().values(), &sorted[..]);
     }
 }
