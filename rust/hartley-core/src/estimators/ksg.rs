@@ -98,11 +98,13 @@ pub fn ksg_prepared(
     let n = joint.len() / d;
     prep::check_k(k, n, "x")?;
     if dx == 1 && dy == 1 {
-        // Built so that at most the final strips, the two sorted columns
-        // and one rank per sample are alive at once.
+        // Built so that no more than about 38 bytes a sample are alive at
+        // once: the joint goes as soon as y is ranked and x copied out.
         let ys = Ranked::from_fn(n, |i| joint[2 * i + 1]);
-        let (xr, ys) = XRanks::consume(|i| joint[2 * i], ys);
+        let x: Vec<f64> = joint.iter().step_by(2).copied().collect();
         drop(joint);
+        let (xr, ys) = XRanks::consume(|i| x[i], ys);
+        drop(x);
         let strips = Strips::deal(xr, ys.values(), Strips::default_width(n, k));
         return ksg_pair(&strips, &ys, k, estimator, ctl);
     }

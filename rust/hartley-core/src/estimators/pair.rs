@@ -169,13 +169,15 @@ const FAST_WINDOWS: usize = 5;
 /// Points `(x, y)` in strips of `width` consecutive x-ranks, each sorted by y.
 pub struct Strips {
     width: usize,
-    /// The points, strip after strip.
-    pts: Vec<[f64; 2]>,
-    /// Rank in y of every point of `pts`.
+    /// The y of every point, strip after strip (the x of a point is read
+    /// through its strip's x-ranks: `xs[strip start + x_offset]`, a window
+    /// that stays in cache while the strip is scanned).
+    y: Vec<f64>,
+    /// Rank in y of every point.
     y_rank: Vec<u32>,
-    /// Rank in x of every point of `pts`, less its strip's first rank.
+    /// Rank in x of every point, less its strip's first rank.
     x_offset: Vec<u16>,
-    /// Where the y of every point of `pts` would be inserted in the strips
+    /// Where the y of every point would be inserted in the strips
     /// to its left and to its right: the number of their points of lower
     /// y-rank.
     adjacent: Vec<[u16; 2]>,
@@ -212,7 +214,7 @@ impl Strips {
         // Walking the samples in y order and dealing each to its strip
         // leaves every strip sorted by y.
         let mut cursor: Vec<usize> = (0..n.div_ceil(width)).map(|c| c * width).collect();
-        let mut pts = vec![[0.0; 2]; n];
+        let mut y = vec![0.0; n];
         let mut y_rank = vec![0u32; n];
         let mut x_offset = vec![0u16; n];
         let mut adjacent = vec![[0u16; 2]; n];
@@ -226,14 +228,14 @@ impl Strips {
                 if c > 0 { dealt(c - 1) } else { 0 },
                 if c + 1 < n_strips { dealt(c + 1) } else { 0 },
             ];
-            pts[slot] = [sorted_x[x_rank], y_sorted[r]];
+            y[slot] = y_sorted[r];
             y_rank[slot] = r as u32;
             x_offset[slot] = (x_rank - c * width) as u16;
             cursor[c] += 1;
         }
         Strips {
             width,
-            pts,
+            y,
             y_rank,
             x_offset,
             adjacent,
@@ -251,7 +253,19 @@ impl Strips {
     }
 
     fn strip_range(&self, c: usize) -> (usize, usize) {
-        (c * self.width, ((c + 1) * self.width).min(self.pts.len()))
+        (c * self.width, ((c + 1) * self.width).min(self.y.len()))
+    }
+
+    /// The x of the point at position `j` of the strip starting at `s`.
+    #[inline]
+    fn x_in(&self, s: usize, j: usize) -> f64 {
+        self.xs.values()[s + self.x_offset[j] as usize]
+    }
+
+    /// The point at position `i`.
+    #[inline]
+    fn point(&self, i: usize) -> [f64; 2] {
+        [self.x_in(i / self.width * self.width, i), self.y[i]]
     }
 
     /// Scans positions `from` upwards and `from - 1` downwards in strip
@@ -265,19 +279,19 @@ impl Strips {
             if dy >= best.worst() {
                 return false;
             }
-            let d = dy.max((self.pts[j][0] - q[0]).abs());
+            let d = dy.max((self.x_in(s, j) - q[0]).abs());
             if d < best.worst() && j != skip {
                 best.push(d, j as u32);
             }
             true
         };
         for j in from..e {
-            if !visit(j, self.pts[j][1] - q[1]) {
+            if !visit(j, self.y[j] - q[1]) {
                 break;
             }
         }
         for j in (s..from).rev() {
-            if !visit(j, q[1] - self.pts[j][1]) {
+            if !visit(j, q[1] - self.y[j]) {
                 break;
             }
         }
@@ -285,7 +299,7 @@ impl Strips {
 
     /// The k nearest neighbours (max-norm) of the point at position `i`.
     pub fn knn_of(&self, i: usize, best: &mut KBest) {
-        let q = self.pts[i];
+        let q = self.point(i);
         let c = i / self.width;
         self.scan(c, i, q, i, best);
         let n_strips = self.extent.len();
@@ -315,7 +329,7 @@ impl Strips {
             } else if strip == c + 1 {
                 s + self.adjacent[i][1] as usize
             } else {
-                s + self.pts[s..e].partition_point(|p| p[1] < q[1])
+                s + self.y[s..e].partition_point(|&y| y < q[1])
             };
             self.scan(strip, from, q, usize::MAX, best);
             if strip < c {
@@ -342,15 +356,16 @@ impl Strips {
         if k > FAST_K {
             return None;
         }
-        let q = self.pts[i];
+        let q = self.point(i);
         let c = i / self.width;
         let h = 2;
         let mut top = [f64::INFINITY; FAST_K];
         let top = &mut top[..k];
-        let offer = |lo: usize, hi: usize, skip: usize, top: &mut [f64]| {
-            for (j, p) in self.pts[lo..hi].iter().enumerate() {
-                let d = (p[1] - q[1]).abs().max((p[0] - q[0]).abs());
-                let mut carry = if lo + j == skip { f64::INFINITY } else { d };
+        // Offers positions lo..hi of the strip starting at s.
+        let offer = |s: usize, lo: usize, hi: usize, skip: usize, top: &mut [f64]| {
+            for j in lo..hi {
+                let d = (self.y[j] - q[1]).abs().max((self.x_in(s, j) - q[0]).abs());
+                let mut carry = if j == skip { f64::INFINITY } else { d };
                 for t in top.iter_mut() {
                     let smaller = t.min(carry);
                     carry = t.max(carry);
@@ -362,7 +377,7 @@ impl Strips {
         let mut windows = [(0usize, 0usize, 0usize, 0usize); FAST_WINDOWS];
         let (s, e) = self.strip_range(c);
         let (lo, hi) = (i.saturating_sub(h).max(s), (i + h + 1).min(e));
-        offer(lo, hi, i, top);
+        offer(s, lo, hi, i, top);
         windows[0] = (lo, hi, s, e);
         let mut n_windows = 1;
         let n_strips = self.extent.len();
@@ -392,7 +407,7 @@ impl Strips {
                 let (s, e) = self.strip_range(next);
                 let at = s + self.adjacent[from][side] as usize;
                 let (lo, hi) = (at.saturating_sub(h).max(s), (at + h).min(e));
-                offer(lo, hi, usize::MAX, top);
+                offer(s, lo, hi, usize::MAX, top);
                 windows[n_windows] = (lo, hi, s, e);
                 n_windows += 1;
                 from = at.min(e - 1);
@@ -403,12 +418,12 @@ impl Strips {
         // provably no closer than the k-th distance (which only shrinks, so
         // a window once closed stays closed).
         for &(mut lo, mut hi, s, e) in &windows[..n_windows] {
-            while lo > s && q[1] - self.pts[lo - 1][1] < top[k - 1] {
+            while lo > s && q[1] - self.y[lo - 1] < top[k - 1] {
                 lo -= 1;
-                offer(lo, lo + 1, i, top);
+                offer(s, lo, lo + 1, i, top);
             }
-            while hi < e && self.pts[hi][1] - q[1] < top[k - 1] {
-                offer(hi, hi + 1, i, top);
+            while hi < e && self.y[hi] - q[1] < top[k - 1] {
+                offer(s, hi, hi + 1, i, top);
                 hi += 1;
             }
         }
@@ -432,14 +447,14 @@ impl Strips {
     #[inline]
     fn count_x(&self, i: usize, r: f64) -> usize {
         let x_rank = (i / self.width) * self.width + self.x_offset[i] as usize;
-        self.xs.count_from(x_rank, self.pts[i][0], r)
+        self.xs.count_from(x_rank, self.xs.values()[x_rank], r)
     }
 
     /// Number of points, the query itself included, whose y lies within `r`
     /// of that of the point at position `i`; `ys` holds the sorted y values.
     #[inline]
     fn count_y(&self, ys: &Sorted1d, i: usize, r: f64) -> usize {
-        ys.count_from(self.y_rank[i] as usize, self.pts[i][1], r)
+        ys.count_from(self.y_rank[i] as usize, self.y[i], r)
     }
 }
 
@@ -452,7 +467,7 @@ pub fn ksg_pair(
     estimator: Ksg,
     ctl: &Control,
 ) -> Result<f64> {
-    let n = strips.pts.len();
+    let n = strips.y.len();
     let sum = par_chunk_sum(n, ctl, |range| {
         let mut best = KBest::new(k);
         let mut s = 0.0;
@@ -469,10 +484,10 @@ pub fn ksg_pair(
                 Ksg::Two => {
                     best.clear();
                     strips.knn_of(i, &mut best);
-                    let q = strips.pts[i];
+                    let q = strips.point(i);
                     let (mut ex, mut ey) = (0.0f64, 0.0f64);
                     for &j in best.positions() {
-                        let p = strips.pts[j as usize];
+                        let p = strips.point(j as usize);
                         ex = ex.max((p[0] - q[0]).abs());
                         ey = ey.max((p[1] - q[1]).abs());
                     }
@@ -536,7 +551,7 @@ mod tests {
                 for k in [1usize, 3, 8, 12] {
                     let mut best = KBest::new(k);
                     for pos in 0..n {
-                        let [px, py] = strips.pts[pos];
+                        let [px, py] = strips.point(pos);
                         let i = (0..n).find(|&i| x[i] == px && y[i] == py).unwrap();
                         let want = brute_kth(&x, &y, i, k);
                         let got = strips.kth_distance(pos, k, &mut best);
