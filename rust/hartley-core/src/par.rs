@@ -52,6 +52,33 @@ impl Threads {
         pool(self.get()).install(f)
     }
 
+    /// `f(i, item)` for every item, in order: in this size's pool, or for one
+    /// thread on the calling thread itself, with no pool involved (so that
+    /// a small sequential job can run where it is called, without a hand-over
+    /// to another thread).
+    pub fn map<T: Send, R: Send>(
+        self,
+        items: Vec<T>,
+        f: impl Fn(usize, T) -> R + Sync + Send,
+    ) -> Vec<R> {
+        use rayon::prelude::*;
+        if self.get() == 1 {
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| f(i, t))
+                .collect()
+        } else {
+            self.install(|| {
+                items
+                    .into_par_iter()
+                    .enumerate()
+                    .map(|(i, t)| f(i, t))
+                    .collect()
+            })
+        }
+    }
+
     /// Runs `job` on a worker of this size's pool while the calling thread
     /// runs `beside` (a caller waits there, for instance polling for an
     /// interrupt until `job` says it is done), and returns both results once
@@ -253,4 +280,32 @@ pub fn par_map<T: Send>(
             f(i)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_keeps_order_and_agrees_across_thread_counts() {
+        let items: Vec<u64> = (0..1000).map(|i| i * 7 + 3).collect();
+        let one = Threads::sequential().map(items.clone(), |i, v| (i, v * v));
+        let two = Threads::new(2).map(items.clone(), |i, v| (i, v * v));
+        let three = Threads::new(3).map(items.clone(), |i, v| (i, v * v));
+        assert_eq!(one.len(), items.len());
+        for (i, &(j, sq)) in one.iter().enumerate() {
+            assert_eq!(i, j);
+            assert_eq!(sq, items[i] * items[i]);
+        }
+        assert_eq!(one, two);
+        assert_eq!(one, three);
+        assert!(Threads::new(2).map(Vec::<u8>::new(), |_, v| v).is_empty());
+    }
+
+    #[test]
+    fn sequential_map_runs_on_the_calling_thread() {
+        let here = std::thread::current().id();
+        let ids = Threads::sequential().map(vec![(); 4], |_, ()| std::thread::current().id());
+        assert!(ids.iter().all(|&id| id == here));
+    }
 }

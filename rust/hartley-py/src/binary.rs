@@ -21,7 +21,16 @@ use pyo3::prelude::*;
 
 use crate::arrays::{slice1, slice2, to_array2};
 use crate::errors::{to_py, HartleyError};
-use crate::run::run;
+use crate::run::{run, run_here};
+
+/// Searches that scan at most this many bytes of codes run on the calling
+/// thread (about 30 microseconds of scanning): handing them to the pool
+/// and back would take longer than the work.
+const INLINE_BYTES: usize = 1 << 20;
+
+/// Binarizations of at most this many values times bits (a few queries) run
+/// on the calling thread, for the same reason.
+const INLINE_VALUES: usize = 1 << 16;
 
 fn words_of(a: &PyReadonlyArray2<'_, u8>, n_bits: usize, name: &str) -> PyResult<Vec<u64>> {
     if a.shape()[1] != code_bytes(n_bits) {
@@ -79,9 +88,12 @@ fn binarize<'py>(
     let (n, dim) = (x.shape()[0], x.shape()[1]);
     let xs = slice2(&x, "X")?;
     let ts = slice1(&thresholds, "thresholds")?;
-    let out = run(py, n_jobs, progress, "binarize", |t, c| {
-        encode(xs, dim, ts, bits, t, c)
-    })?;
+    let work = |t, c: &_| encode(xs, dim, ts, bits, t, c);
+    let out = if !progress && xs.len().saturating_mul(bits) <= INLINE_VALUES {
+        run_here(py, "binarize", work)?
+    } else {
+        run(py, n_jobs, progress, "binarize", work)?
+    };
     to_array2(py, out, n, code_bytes(dim * bits))
 }
 
@@ -301,7 +313,7 @@ impl PyBinaryIndex {
             level: simd::level(),
         };
         let inner = &self.inner;
-        let results = run(py, n_jobs, progress, "search", |t, c| {
+        let work = |t, c: &_| {
             let index = inner.read().map_err(|_| {
                 hartley_core::Error::invalid("index", "lock poisoned by an earlier internal error")
             })?;
@@ -312,7 +324,18 @@ impl PyBinaryIndex {
                 ));
             }
             index.search(&queries, &opts, t, c)
-        })?;
+        };
+        // Checked for its size without the GIL, as every lock is taken.
+        let scanned = py.detach(|| {
+            inner
+                .read()
+                .map_or(0, |i| i.len().saturating_mul(code_bytes(i.n_bits())))
+        });
+        let results = if !progress && scanned.saturating_mul(n) <= INLINE_BYTES {
+            run_here(py, "search", work)?
+        } else {
+            run(py, n_jobs, progress, "search", work)?
+        };
         let mut dist = Array2::<f32>::from_elem((n, k), f32::INFINITY);
         let mut ids = Array2::<i64>::from_elem((n, k), -1);
         for (q, list) in results.iter().enumerate() {

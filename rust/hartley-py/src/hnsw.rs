@@ -5,12 +5,10 @@
 //! acquired with the GIL released, so waiting never blocks other Python
 //! threads.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use hartley_core::hnsw::{Filter, Hnsw, Metric, Params, Vectors};
-use hartley_core::{Control, Threads};
 use numpy::{
     Element, IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2,
     PyUntypedArrayMethods,
@@ -19,8 +17,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::arrays::{slice1, slice2, to_array2};
-use crate::errors::{to_py, HartleyError};
-use crate::run::run;
+use crate::errors::to_py;
+use crate::run::{run, run_here};
 
 /// Single-threaded searches run on the calling thread (without the GIL), in
 /// blocks of this many queries with a check for Ctrl-C between blocks:
@@ -42,24 +40,6 @@ fn read(l: &RwLock<Hnsw>) -> RwLockReadGuard<'_, Hnsw> {
 
 fn write(l: &RwLock<Hnsw>) -> RwLockWriteGuard<'_, Hnsw> {
     l.write().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Runs a short call without the GIL on this thread, panics mapped as in [`run`].
-fn quick<T: Send>(
-    py: Python<'_>,
-    f: impl FnOnce(Threads, &Control) -> hartley_core::Result<T> + Send,
-) -> PyResult<T> {
-    let out = py.detach(|| {
-        catch_unwind(AssertUnwindSafe(|| {
-            f(Threads::sequential(), &Control::new())
-        }))
-    });
-    match out {
-        Ok(r) => r.map_err(to_py),
-        Err(_) => Err(HartleyError::new_err(
-            "internal error (a bug in hartley, please report it): panic in HNSW search",
-        )),
-    }
 }
 
 type Found<'py> = (Bound<'py, PyArray2<f32>>, Bound<'py, PyArray2<i64>>);
@@ -102,7 +82,7 @@ impl HnswCore {
                     Vectors::F32(v) => Vectors::F32(&v[rows.start * width..rows.end * width]),
                     Vectors::Codes(v) => Vectors::Codes(&v[rows.start * width..rows.end * width]),
                 };
-                let (bd, bi) = quick(py, |t, c| {
+                let (bd, bi) = run_here(py, "HNSW search", |t, c| {
                     read(&self.inner).search(part, k, ef, filter, t, c)
                 })?;
                 d.extend(bd);

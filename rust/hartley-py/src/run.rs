@@ -18,6 +18,10 @@ use crate::errors::{to_py, HartleyError};
 /// How often the waiting thread checks for signals and redraws progress.
 const TICK: Duration = Duration::from_millis(50);
 
+/// How long the waiting thread polls for the end of the work before it
+/// sleeps, when the work leaves a core free.
+const SPIN: Duration = Duration::from_micros(200);
+
 /// Maps scikit-learn style `n_jobs` onto a thread count: `None` is the
 /// library default (`HARTLEY_NUM_THREADS`, else all cores), `-1` all cores,
 /// `-2` all but one, and so on; `0` is an error.
@@ -68,7 +72,24 @@ pub fn run<T: Send>(
             if progress {
                 draw(label, &ctl, started);
             }
-            while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(TICK) {
+            // When the work leaves a core free, this thread polls for its
+            // end for a short while before it sleeps: a short call then
+            // returns without the wake-up of a sleeping thread, which can
+            // take longer than the work itself.
+            let mut finished = false;
+            if threads.get() < Threads::all().get() {
+                while !finished && started.elapsed() < SPIN {
+                    match rx.try_recv() {
+                        Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+                        _ => finished = true,
+                    }
+                }
+            }
+            while !finished {
+                finished = !matches!(rx.recv_timeout(TICK), Err(mpsc::RecvTimeoutError::Timeout));
+                if finished {
+                    break;
+                }
                 if interrupt.is_none() {
                     if let Err(e) = Python::attach(|py| py.check_signals()) {
                         ctl.cancel();
@@ -95,6 +116,29 @@ pub fn run<T: Send>(
         Ok(Err(e)) => Err(to_py(e)),
         Err(payload) => Err(HartleyError::new_err(format!(
             "internal error (a bug in hartley, please report it): {}",
+            panic_message(&payload)
+        ))),
+    }
+}
+
+/// Runs a short, single-threaded call without the GIL on the calling thread
+/// itself, panics mapped as in [`run`]: for work that ends in less time
+/// than handing it to a pool worker and back would take. Not interruptible,
+/// so only for calls that end within a few milliseconds.
+pub fn run_here<T: Send>(
+    py: Python<'_>,
+    label: &str,
+    work: impl FnOnce(Threads, &Control) -> hartley_core::Result<T> + Send,
+) -> PyResult<T> {
+    let out = py.detach(|| {
+        catch_unwind(AssertUnwindSafe(|| {
+            work(Threads::sequential(), &Control::new())
+        }))
+    });
+    match out {
+        Ok(r) => r.map_err(to_py),
+        Err(payload) => Err(HartleyError::new_err(format!(
+            "internal error (a bug in hartley, please report it): {label}: {}",
             panic_message(&payload)
         ))),
     }

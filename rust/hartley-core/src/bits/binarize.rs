@@ -7,8 +7,6 @@
 //! them. Bits follow `np.packbits`: bit `p` of a row is the most significant
 //! remaining bit of byte `p / 8`.
 
-use rayon::prelude::*;
-
 use crate::error::{Error, Result};
 use crate::par::{Control, Threads};
 
@@ -45,35 +43,33 @@ pub fn encode(
     }
     ctl.add_total(n as u64);
     const ROWS: usize = 256;
-    let failures: Vec<Option<Error>> = threads.install(|| {
-        out.par_chunks_mut(ROWS * width)
-            .zip(x.par_chunks(ROWS * dim))
-            .enumerate()
-            .map(|(c, (codes, rows))| {
-                if ctl.is_cancelled() {
-                    return Some(Error::Cancelled);
+    let chunks: Vec<(&mut [u8], &[f32])> = out
+        .chunks_mut(ROWS * width)
+        .zip(x.chunks(ROWS * dim))
+        .collect();
+    let failures: Vec<Option<Error>> = threads.map(chunks, |c, (codes, rows)| {
+        if ctl.is_cancelled() {
+            return Some(Error::Cancelled);
+        }
+        for (r, (code, row)) in codes.chunks_mut(width).zip(rows.chunks(dim)).enumerate() {
+            for (i, &v) in row.iter().enumerate() {
+                if !v.is_finite() {
+                    return Some(Error::NonFinite {
+                        arg: "X",
+                        row: c * ROWS + r,
+                        col: i,
+                    });
                 }
-                for (r, (code, row)) in codes.chunks_mut(width).zip(rows.chunks(dim)).enumerate() {
-                    for (i, &v) in row.iter().enumerate() {
-                        if !v.is_finite() {
-                            return Some(Error::NonFinite {
-                                arg: "X",
-                                row: c * ROWS + r,
-                                col: i,
-                            });
-                        }
-                        for (j, &t) in thresholds[i * bits..(i + 1) * bits].iter().enumerate() {
-                            if v > t {
-                                let p = i * bits + j;
-                                code[p / 8] |= 0x80 >> (p % 8);
-                            }
-                        }
+                for (j, &t) in thresholds[i * bits..(i + 1) * bits].iter().enumerate() {
+                    if v > t {
+                        let p = i * bits + j;
+                        code[p / 8] |= 0x80 >> (p % 8);
                     }
                 }
-                ctl.advance((codes.len() / width) as u64);
-                None
-            })
-            .collect()
+            }
+        }
+        ctl.advance((codes.len() / width) as u64);
+        None
     });
     match failures.into_iter().flatten().next() {
         Some(e) => Err(e),

@@ -1,8 +1,6 @@
 //! The binary index: packed codes, the quantiser that made them, and
 //! optional vectors for rescoring; exhaustive search in three scores.
 
-use rayon::prelude::*;
-
 use super::binarize::{code_bytes, AsymmetricTable};
 use super::rerank::{asymmetric_distance, query_table, rerank_asymmetric, shortlist_len, ByteRows};
 use super::scan::{block_rows, drive, hamming_knn, Codes, Plan};
@@ -586,21 +584,18 @@ impl BinaryIndex {
                 format!("queries must have {d} values to rescore"),
             ));
         }
-        threads.install(|| {
-            candidates
-                .into_par_iter()
-                .enumerate()
-                .map(|(q, mut cands)| {
-                    ctl.check()?;
-                    let qv = &vecs[q * d..(q + 1) * d];
-                    for c in &mut cands {
-                        c.distance = self.exact_distance(qv, c.id as usize);
-                    }
-                    best_k(&mut cands, opts.k);
-                    Ok(cands)
-                })
-                .collect()
-        })
+        threads
+            .map(candidates, |q, mut cands| {
+                ctl.check()?;
+                let qv = &vecs[q * d..(q + 1) * d];
+                for c in &mut cands {
+                    c.distance = self.exact_distance(qv, c.id as usize);
+                }
+                best_k(&mut cands, opts.k);
+                Ok(cands)
+            })
+            .into_iter()
+            .collect()
     }
 
     fn asymmetric_knn(

@@ -18,8 +18,6 @@
 //! "Binary retrieval"), while scoring under one code in a thousand of a
 //! million-row index asymmetrically.
 
-use rayon::prelude::*;
-
 use super::binarize::AsymmetricTable;
 use super::index::Quantizer;
 use super::topk::{best_k, Neighbour};
@@ -98,22 +96,19 @@ pub fn rerank_asymmetric(
 ) -> Result<Vec<Vec<Neighbour>>> {
     let dim = quant.dim;
     let shift = quant.rotated_mean();
-    threads.install(|| {
-        shortlists
-            .into_par_iter()
-            .enumerate()
-            .map(|(q, mut cands)| {
-                ctl.check()?;
-                let t = query_table(&proj[q * dim..(q + 1) * dim], quant, &shift);
-                for c in &mut cands {
-                    let id = c.id as usize;
-                    c.distance = asymmetric_distance(&t, rows.row(id), inv_norms[id]);
-                }
-                best_k(&mut cands, keep);
-                Ok(cands)
-            })
-            .collect()
-    })
+    threads
+        .map(shortlists, |q, mut cands| {
+            ctl.check()?;
+            let t = query_table(&proj[q * dim..(q + 1) * dim], quant, &shift);
+            for c in &mut cands {
+                let id = c.id as usize;
+                c.distance = asymmetric_distance(&t, rows.row(id), inv_norms[id]);
+            }
+            best_k(&mut cands, keep);
+            Ok(cands)
+        })
+        .into_iter()
+        .collect()
 }
 
 #[cfg(test)]

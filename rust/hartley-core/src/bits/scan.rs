@@ -8,8 +8,6 @@
 //! fixed order, and ties go to the lower id, so results do not depend on the
 //! number of threads.
 
-use rayon::prelude::*;
-
 use super::popcount::Kernel;
 use super::topk::{best_k, order, Histogram, Neighbour};
 use crate::error::{Error, Result};
@@ -194,49 +192,42 @@ where
         .flat_map(|qc| (0..ranges).map(move |r| (qc, r)))
         .collect();
     let compact_at = k.saturating_mul(2);
-    let parts: Vec<Result<Vec<Vec<Neighbour>>>> = threads.install(|| {
-        tasks
-            .par_iter()
-            .map(|&(qc, r)| {
-                let queries = qc * QUERY_CHUNK..((qc + 1) * QUERY_CHUNK).min(n_queries);
-                let mut best: Vec<Vec<Neighbour>> = queries
-                    .clone()
-                    .map(|_| Vec::with_capacity(compact_at.min(4096) + 64))
-                    .collect();
-                let mut bounds = vec![f32::INFINITY; queries.len()];
-                let mut scratch = Scratch {
-                    ints: vec![0; block],
-                    floats: vec![0.0; block],
-                    hist: Histogram::new(max_distance),
+    let parts: Vec<Result<Vec<Vec<Neighbour>>>> = threads.map(tasks.clone(), |_, (qc, r)| {
+        let queries = qc * QUERY_CHUNK..((qc + 1) * QUERY_CHUNK).min(n_queries);
+        let mut best: Vec<Vec<Neighbour>> = queries
+            .clone()
+            .map(|_| Vec::with_capacity(compact_at.min(4096) + 64))
+            .collect();
+        let mut bounds = vec![f32::INFINITY; queries.len()];
+        let mut scratch = Scratch {
+            ints: vec![0; block],
+            floats: vec![0.0; block],
+            hist: Histogram::new(max_distance),
+        };
+        let prepared = prepare(queries.clone());
+        let b0 = r * blocks_per_range;
+        let b1 = ((r + 1) * blocks_per_range).min(n_blocks);
+        for b in b0..b1 {
+            ctl.check()?;
+            let first = b * block;
+            let rows = block.min(n_rows - first);
+            for (slot, query) in queries.clone().enumerate() {
+                let list = &mut best[slot];
+                let v = Visit {
+                    query,
+                    slot,
+                    first,
+                    rows,
+                    bound: bounds[slot],
                 };
-                let prepared = prepare(queries.clone());
-                let b0 = r * blocks_per_range;
-                let b1 = ((r + 1) * blocks_per_range).min(n_blocks);
-                for b in b0..b1 {
-                    ctl.check()?;
-                    let first = b * block;
-                    let rows = block.min(n_rows - first);
-                    for (slot, query) in queries.clone().enumerate() {
-                        let list = &mut best[slot];
-                        let v = Visit {
-                            query,
-                            slot,
-                            first,
-                            rows,
-                            bound: bounds[slot],
-                        };
-                        visit(&prepared, v, list, &mut scratch);
-                        if list.len() >= compact_at
-                            || (list.len() >= k && bounds[slot] == f32::INFINITY)
-                        {
-                            bounds[slot] = compact(list, k);
-                        }
-                    }
-                    ctl.advance((rows * queries.len()) as u64);
+                visit(&prepared, v, list, &mut scratch);
+                if list.len() >= compact_at || (list.len() >= k && bounds[slot] == f32::INFINITY) {
+                    bounds[slot] = compact(list, k);
                 }
-                Ok(best)
-            })
-            .collect()
+            }
+            ctl.advance((rows * queries.len()) as u64);
+        }
+        Ok(best)
     });
     let mut out: Vec<Vec<Neighbour>> = (0..n_queries).map(|_| Vec::new()).collect();
     for (&(qc, _), part) in tasks.iter().zip(parts) {
