@@ -677,12 +677,21 @@ pub fn its_knn(
             let qrow = queries.row(v.query);
             let nq = kern.and_count(qrow, qrow);
             let floats = &mut s.floats[..v.rows];
-            kern.within(|kern| {
-                for (i, f) in floats.iter_mut().enumerate() {
-                    let r = db.row(v.first + i);
-                    *f = its_distance(kern.and_count(qrow, r), nq, kern.and_count(r, r), n, &table);
-                }
-            });
+            kern.within(
+                #[inline(always)]
+                |kern| {
+                    for (i, f) in floats.iter_mut().enumerate() {
+                        let r = db.row(v.first + i);
+                        *f = its_distance(
+                            kern.and_count(qrow, r),
+                            nq,
+                            kern.and_count(r, r),
+                            n,
+                            &table,
+                        );
+                    }
+                },
+            );
             for (i, &d) in floats.iter().enumerate() {
                 if d < v.bound {
                     best.push(Neighbour {

@@ -35,32 +35,37 @@ fn fill<T: Send + Copy + Default>(
             .try_for_each(|(c, chunk)| {
                 ctl.check()?;
                 let mut counts = Vec::new();
-                kern.within(|kern| {
-                    for b0 in (0..nb).step_by(block) {
-                        let b1 = (b0 + block).min(nb);
-                        let b_words = &b.words()[b0 * b.stride()..b1 * b.stride()];
-                        for (r, row) in chunk.chunks_mut(nb).enumerate() {
-                            let x = a.row(c * ROWS + r);
-                            if let PairOp::Xor = pair {
-                                // Several rows at a time where the tier can.
-                                counts.resize(b1 - b0, 0);
-                                if kern.xor_rows(x, b_words, &mut counts) {
-                                    for (o, &d) in row[b0..b1].iter_mut().zip(&counts) {
-                                        *o = f(d, 0);
+                kern.within(
+                    #[inline(always)]
+                    |kern| {
+                        for b0 in (0..nb).step_by(block) {
+                            let b1 = (b0 + block).min(nb);
+                            let b_words = &b.words()[b0 * b.stride()..b1 * b.stride()];
+                            for (r, row) in chunk.chunks_mut(nb).enumerate() {
+                                let x = a.row(c * ROWS + r);
+                                if let PairOp::Xor = pair {
+                                    // Several rows at a time where the tier can.
+                                    counts.resize(b1 - b0, 0);
+                                    if kern.xor_rows(x, b_words, &mut counts) {
+                                        for (o, &d) in row[b0..b1].iter_mut().zip(&counts) {
+                                            *o = f(d, 0);
+                                        }
+                                        continue;
                                     }
-                                    continue;
+                                }
+                                for (j, o) in (b0..b1).zip(&mut row[b0..b1]) {
+                                    let y = b.row(j);
+                                    *o = match pair {
+                                        PairOp::Xor => f(kern.xor_count(x, y), 0),
+                                        PairOp::AndOr => {
+                                            f(kern.and_count(x, y), kern.or_count(x, y))
+                                        }
+                                    };
                                 }
                             }
-                            for (j, o) in (b0..b1).zip(&mut row[b0..b1]) {
-                                let y = b.row(j);
-                                *o = match pair {
-                                    PairOp::Xor => f(kern.xor_count(x, y), 0),
-                                    PairOp::AndOr => f(kern.and_count(x, y), kern.or_count(x, y)),
-                                };
-                            }
                         }
-                    }
-                });
+                    },
+                );
                 ctl.advance((chunk.len() / nb) as u64);
                 Ok(())
             })

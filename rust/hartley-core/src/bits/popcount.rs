@@ -20,7 +20,10 @@ use crate::simd::Level;
 ///
 /// Hot loops run inside [`Kernel::within`], which enters a function compiled
 /// with the tier's target features, so the counts inline into the loop with
-/// the tier's instructions (loops in rayon jobs would not inherit them).
+/// the tier's instructions (loops in rayon jobs would not inherit them). The
+/// closure given to `within` must be marked `#[inline(always)]`: otherwise
+/// the compiler may keep it out of line, compiled without those features,
+/// and every count in it falls back to portable code.
 pub trait Kernel: Copy + Send + Sync {
     /// Runs `f` inside a function compiled with this tier's target features.
     fn within<R>(self, f: impl FnOnce(Self) -> R) -> R;
@@ -71,6 +74,27 @@ pub trait Kernel: Copy + Send + Sync {
             self.xor_count(a, b[3]),
         ]
     }
+}
+
+/// Set bits of `f(a[i], b[i])` summed over the words of `a`. An index loop
+/// rather than iterator adaptors: a closure takes the caller's target
+/// features, so generic adaptors without them (`Map::fold`) cannot inline
+/// it, and without cross-unit inlining (no LTO) even `Zip::new` stayed a
+/// call per row.
+///
+/// # Panics
+/// If `b` is shorter than `a`.
+#[inline(always)]
+fn count_with(a: &[u64], b: &[u64], f: impl Fn(u64, u64) -> u64) -> u32 {
+    let n = a.len();
+    let b = &b[..n];
+    let mut sum = 0;
+    let mut i = 0;
+    while i < n {
+        sum += f(a[i], b[i]).count_ones();
+        i += 1;
+    }
+    sum
 }
 
 /// Four XOR counts word by word, interleaved across the rows.
@@ -163,15 +187,15 @@ impl Kernel for Scalar {
     }
     #[inline(always)]
     fn xor_count(self, a: &[u64], b: &[u64]) -> u32 {
-        a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+        count_with(a, b, |x, y| x ^ y)
     }
     #[inline(always)]
     fn and_count(self, a: &[u64], b: &[u64]) -> u32 {
-        a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum()
+        count_with(a, b, |x, y| x & y)
     }
     #[inline(always)]
     fn or_count(self, a: &[u64], b: &[u64]) -> u32 {
-        a.iter().zip(b).map(|(x, y)| (x | y).count_ones()).sum()
+        count_with(a, b, |x, y| x | y)
     }
     #[inline(always)]
     fn xor_count4(self, a: &[u64], b: [&[u64]; 4]) -> [u32; 4] {
@@ -250,22 +274,10 @@ mod x86 {
         }
     }
 
-    /// Word-by-word `popcnt`, for short codes. An index loop rather than
-    /// iterator adaptors: a closure takes the caller's target features, so
-    /// generic adaptors without them (`Map::fold`) cannot inline it, and
-    /// without cross-unit inlining (no LTO) even `Zip::new` stayed a call
-    /// per row.
+    /// Word-by-word `popcnt`, for short codes.
     #[inline(always)]
-    fn count_words(op: Op, a: &[u64], b: &[u64]) -> u32 {
-        let n = a.len();
-        let b = &b[..n];
-        let mut sum = 0;
-        let mut i = 0;
-        while i < n {
-            sum += combine64(op, a[i], b[i]).count_ones();
-            i += 1;
-        }
-        sum
+    pub fn count_words(op: Op, a: &[u64], b: &[u64]) -> u32 {
+        super::count_with(a, b, |x, y| combine64(op, x, y))
     }
 
     /// Whether the CPU has AVX-512 VBMI (byte permutes), which the
@@ -553,17 +565,26 @@ impl Kernel for Avx2 {
     #[inline(always)]
     fn xor_count(self, a: &[u64], b: &[u64]) -> u32 {
         debug_assert_eq!(a.len(), b.len());
+        if a.len() < Avx2::MIN_WORDS {
+            return x86::count_words(x86::Op::Xor, a, b);
+        }
         // SAFETY: an `Avx2` exists only when AVX2 was detected; equal lengths
         // are an invariant of every caller (rows of one code width).
         unsafe { x86::count_avx2(x86::Op::Xor, a, &b[..a.len()]) }
     }
     #[inline(always)]
     fn and_count(self, a: &[u64], b: &[u64]) -> u32 {
+        if a.len() < Avx2::MIN_WORDS {
+            return x86::count_words(x86::Op::And, a, b);
+        }
         // SAFETY: as in `xor_count`.
         unsafe { x86::count_avx2(x86::Op::And, a, &b[..a.len()]) }
     }
     #[inline(always)]
     fn or_count(self, a: &[u64], b: &[u64]) -> u32 {
+        if a.len() < Avx2::MIN_WORDS {
+            return x86::count_words(x86::Op::Or, a, b);
+        }
         // SAFETY: as in `xor_count`.
         unsafe { x86::count_avx2(x86::Op::Or, a, &b[..a.len()]) }
     }
@@ -586,17 +607,26 @@ impl Kernel for Avx512 {
     }
     #[inline(always)]
     fn xor_count(self, a: &[u64], b: &[u64]) -> u32 {
+        if a.len() < Avx512::MIN_WORDS {
+            return x86::count_words(x86::Op::Xor, a, b);
+        }
         // SAFETY: an `Avx512` exists only when the instructions were detected;
         // the slice of `b` has the length of `a`.
         unsafe { x86::count_avx512(x86::Op::Xor, a, &b[..a.len()]) }
     }
     #[inline(always)]
     fn and_count(self, a: &[u64], b: &[u64]) -> u32 {
+        if a.len() < Avx512::MIN_WORDS {
+            return x86::count_words(x86::Op::And, a, b);
+        }
         // SAFETY: as in `xor_count`.
         unsafe { x86::count_avx512(x86::Op::And, a, &b[..a.len()]) }
     }
     #[inline(always)]
     fn or_count(self, a: &[u64], b: &[u64]) -> u32 {
+        if a.len() < Avx512::MIN_WORDS {
+            return x86::count_words(x86::Op::Or, a, b);
+        }
         // SAFETY: as in `xor_count`.
         unsafe { x86::count_avx512(x86::Op::Or, a, &b[..a.len()]) }
     }

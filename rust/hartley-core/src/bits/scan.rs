@@ -90,6 +90,12 @@ pub fn block_rows(stride: usize) -> usize {
     ((256 * 1024) / (stride * 8)).clamp(256, 1 << 16) & !63
 }
 
+/// Rows counted in full at the start of a scan, before the k-th best of
+/// them bounds the rest (at least `4k`, rounded up to whole groups of 64 rows
+/// so the rest starts aligned as a block does): enough for a tight bound,
+/// few enough that the counting and selection pass costs little.
+const HEAD_ROWS: usize = 1024;
+
 /// Queries scanned together over each block.
 const QUERY_CHUNK: usize = 32;
 
@@ -273,6 +279,26 @@ fn below_fixed<K: Kernel, const N: usize>(
     }
 }
 
+/// Evaluates `$body` with `$n` bound to `$stride` as a constant, for the
+/// code widths that get a loop of their own (every width up to 1,024 bits,
+/// and common wider ones), so the word loop unrolls with the query in
+/// registers; other widths evaluate `$other`.
+macro_rules! by_width {
+    ($stride:expr, |$n:ident| $body:expr, $other:expr) => {
+        by_width!(@arms $stride, $n, $body, $other;
+            1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 24 32 48 64)
+    };
+    (@arms $stride:expr, $n:ident, $body:expr, $other:expr; $($w:literal)*) => {
+        match $stride {
+            $($w => {
+                const $n: usize = $w;
+                $body
+            })*
+            _ => $other,
+        }
+    };
+}
+
 /// Appends every row of `db` at Hamming distance below `bound` from `q`.
 #[inline(always)]
 pub fn scan_below<K: Kernel>(
@@ -287,26 +313,19 @@ pub fn scan_below<K: Kernel>(
     if kern.xor_rows_below(q, db, bound, first, out) {
         return;
     }
-    match stride {
-        4 => below_fixed::<K, 4>(kern, q, db, bound, first, out),
-        6 => below_fixed::<K, 6>(kern, q, db, bound, first, out),
-        8 => below_fixed::<K, 8>(kern, q, db, bound, first, out),
-        12 => below_fixed::<K, 12>(kern, q, db, bound, first, out),
-        16 => below_fixed::<K, 16>(kern, q, db, bound, first, out),
-        32 => below_fixed::<K, 32>(kern, q, db, bound, first, out),
-        64 => below_fixed::<K, 64>(kern, q, db, bound, first, out),
-        _ => {
-            for (i, row) in db.chunks_exact(stride).enumerate() {
-                let d = kern.xor_count(q, row);
-                if d < bound {
-                    out.push(Neighbour {
-                        distance: d as f32,
-                        id: first + i as u64,
-                    });
-                }
+    by_width!(
+        stride,
+        |N| below_fixed::<K, N>(kern, q, db, bound, first, out),
+        for (i, row) in db.chunks_exact(stride).enumerate() {
+            let d = kern.xor_count(q, row);
+            if d < bound {
+                out.push(Neighbour {
+                    distance: d as f32,
+                    id: first + i as u64,
+                });
             }
         }
-    }
+    )
 }
 
 /// Hamming distances from `q` to each row of `db` (rows of `stride` words).
@@ -315,20 +334,13 @@ pub fn fill_hamming<K: Kernel>(kern: K, q: &[u64], db: &[u64], stride: usize, ou
     if kern.xor_rows(q, db, out) {
         return;
     }
-    match stride {
-        4 => fill_fixed::<K, 4>(kern, q, db, out),
-        6 => fill_fixed::<K, 6>(kern, q, db, out),
-        8 => fill_fixed::<K, 8>(kern, q, db, out),
-        12 => fill_fixed::<K, 12>(kern, q, db, out),
-        16 => fill_fixed::<K, 16>(kern, q, db, out),
-        32 => fill_fixed::<K, 32>(kern, q, db, out),
-        64 => fill_fixed::<K, 64>(kern, q, db, out),
-        _ => {
-            for (row, d) in db.chunks_exact(stride).zip(out.iter_mut()) {
-                *d = kern.xor_count(q, row);
-            }
+    by_width!(
+        stride,
+        |N| fill_fixed::<K, N>(kern, q, db, out),
+        for (row, d) in db.chunks_exact(stride).zip(out.iter_mut()) {
+            *d = kern.xor_count(q, row);
         }
-    }
+    )
 }
 
 /// The `k` nearest rows of `db` to each query by Hamming distance, ties to
@@ -362,15 +374,36 @@ pub fn hamming_knn(
             let rows_words = &db.words()[first * stride..(first + rows) * stride];
             let qrow = queries.row(v.query);
             if v.bound == f32::INFINITY {
-                // No bound yet: count the whole block and select by histogram.
-                let ints = &mut s.ints[..rows];
-                kern.within(|kern| fill_hamming(kern, qrow, rows_words, stride, ints));
+                // No bound yet: the k best of a short head of the block, by
+                // histogram; the k-th of them bounds the rest (a later row
+                // at that distance loses its tie to a head row).
+                let head = rows.min(HEAD_ROWS.max(k.saturating_mul(4)).next_multiple_of(64));
+                let ints = &mut s.ints[..head];
+                kern.within(
+                    #[inline(always)]
+                    |kern| fill_hamming(kern, qrow, &rows_words[..head * stride], stride, ints),
+                );
+                let kept = best.len();
                 s.hist.select(ints, first as u64, k, max, best);
+                if head < rows {
+                    let bound = best[kept..]
+                        .iter()
+                        .map(|c| c.distance as u32)
+                        .max()
+                        .unwrap_or(max + 1);
+                    let rest = &rows_words[head * stride..];
+                    let from = (first + head) as u64;
+                    kern.within(
+                        #[inline(always)]
+                        |kern| scan_below(kern, qrow, rest, stride, bound, from, best),
+                    );
+                }
             } else {
                 let bound = v.bound as u32;
-                kern.within(|kern| {
-                    scan_below(kern, qrow, rows_words, stride, bound, first as u64, best)
-                });
+                kern.within(
+                    #[inline(always)]
+                    |kern| scan_below(kern, qrow, rows_words, stride, bound, first as u64, best),
+                );
             }
         },
     ))
@@ -406,6 +439,56 @@ mod tests {
                 s ^ (s >> 29)
             })
             .collect()
+    }
+
+    fn brute_force(db: &Codes<'_>, q: &[u64], k: usize) -> Vec<Neighbour> {
+        let mut all: Vec<Neighbour> = (0..db.len())
+            .map(|i| Neighbour {
+                distance: q
+                    .iter()
+                    .zip(db.row(i))
+                    .map(|(a, b)| (a ^ b).count_ones())
+                    .sum::<u32>() as f32,
+                id: i as u64,
+            })
+            .collect();
+        best_k(&mut all, k);
+        all
+    }
+
+    #[test]
+    fn every_width_and_k_matches_brute_force_with_ties_and_adversarial_order() {
+        let n = 3000;
+        for stride in (1..=16).chain([24, 32, 48, 64, 65]) {
+            // Few distinct distances (many ties), and rows that come nearer
+            // to the query as the scan goes on, so the head's bound is loose.
+            let mut words = vec![0u64; n * stride];
+            for r in 0..n {
+                let ones = (n - r) * 64 / n;
+                let w = if ones >= 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << ones) - 1
+                };
+                for j in 0..stride {
+                    words[r * stride + j] = if (r + j) % 3 == 0 { w } else { w >> 1 };
+                }
+            }
+            let bits = stride * 64;
+            let db = Codes::new(&words, stride, bits).unwrap();
+            let zero = vec![0u64; stride];
+            let qs = Codes::new(&zero, stride, bits).unwrap();
+            for k in [1, 10, 300] {
+                let expected = vec![brute_force(&db, &zero, k)];
+                for level in available() {
+                    for t in [1, 2] {
+                        let got = hamming_knn(db, qs, k, level, Threads::new(t), &Control::new())
+                            .unwrap();
+                        assert_eq!(got, expected, "stride {stride} k {k} {level:?} threads {t}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
