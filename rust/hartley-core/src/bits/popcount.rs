@@ -466,6 +466,186 @@ mod x86 {
         }
     }
 
+    /// Set bits per byte of `x`, by nibble lookup.
+    #[inline(always)]
+    fn byte_counts(x: __m256i) -> __m256i {
+        // SAFETY: callers are compiled with AVX2 enabled.
+        unsafe {
+            let lut = _mm256_setr_epi8(
+                0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3,
+                2, 3, 3, 4,
+            );
+            let low = _mm256_set1_epi8(0x0f);
+            let lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(x, low));
+            let hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16::<4>(x), low));
+            _mm256_add_epi8(lo, hi)
+        }
+    }
+
+    /// XOR counts of the query `q` (`V` 256-bit vectors) against the four
+    /// consecutive rows of `V` vectors at `rows`, row `r` in 64-bit lane `r`.
+    /// Each row's byte counts add up to at most `8 V <= 64` per byte before
+    /// one `vpsadbw`; the four rows' lane sums then reduce together.
+    ///
+    /// # Safety
+    /// AVX2 is available and `rows` points to `4 V` readable vectors.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn rows4<const V: usize>(q: &[__m256i; V], rows: *const __m256i) -> __m256i {
+        let zero = _mm256_setzero_si256();
+        let sums: [__m256i; 4] = std::array::from_fn(|r| {
+            let mut bytes = zero;
+            for (j, qv) in q.iter().enumerate() {
+                // SAFETY: vector r V + j < 4 V of the four rows.
+                let x = _mm256_xor_si256(unsafe { _mm256_loadu_si256(rows.add(r * V + j)) }, *qv);
+                bytes = _mm256_add_epi8(bytes, byte_counts(x));
+            }
+            _mm256_sad_epu8(bytes, zero)
+        });
+        reduce4(sums)
+    }
+
+    /// Four vectors of 64-bit lane sums into one vector of their totals.
+    #[inline(always)]
+    fn reduce4(sums: [__m256i; 4]) -> __m256i {
+        // SAFETY: callers are compiled with AVX2 enabled.
+        unsafe {
+            let pair = |a: __m256i, b: __m256i| {
+                _mm256_add_epi64(_mm256_unpacklo_epi64(a, b), _mm256_unpackhi_epi64(a, b))
+            };
+            let (p01, p23) = (pair(sums[0], sums[1]), pair(sums[2], sums[3]));
+            _mm256_add_epi64(
+                _mm256_permute2x128_si256::<0x20>(p01, p23),
+                _mm256_permute2x128_si256::<0x31>(p01, p23),
+            )
+        }
+    }
+
+    /// The words `words(0..4 N)` as `N` vectors.
+    ///
+    /// # Safety
+    /// AVX2 is available.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn vectors<const N: usize>(words: impl Fn(usize) -> u64) -> [__m256i; N] {
+        std::array::from_fn(|j| {
+            let w = |l: usize| words(4 * j + l) as i64;
+            _mm256_setr_epi64x(w(0), w(1), w(2), w(3))
+        })
+    }
+
+    /// Distances of `q` to every row of `db` (rows of `q.len()` words) into
+    /// `out`, four rows at a time through `count4` (given a pointer to four
+    /// rows), the last rows word by word.
+    #[inline(always)]
+    fn fill_groups(q: &[u64], db: &[u64], out: &mut [u32], count4: impl Fn(*const u64) -> __m256i) {
+        let s = q.len();
+        let n = db.len() / s;
+        assert!(out.len() >= n, "one output slot per row");
+        let groups = n / 4;
+        for g in 0..groups {
+            let d = count4(db[4 * g * s..(4 * g + 4) * s].as_ptr());
+            let mut lanes = [0u64; 4];
+            // SAFETY: `lanes` is 32 bytes long; callers have AVX2.
+            unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, d) };
+            for (o, &l) in out[4 * g..4 * g + 4].iter_mut().zip(&lanes) {
+                *o = l as u32;
+            }
+        }
+        for r in 4 * groups..n {
+            out[r] = count_words(Op::Xor, q, &db[r * s..(r + 1) * s]);
+        }
+    }
+
+    /// Appends every row of `db` whose distance to `q` is below `bound`, in
+    /// row order, four rows at a time through `count4` as in
+    /// [`fill_groups`].
+    #[inline(always)]
+    fn below_groups(
+        q: &[u64],
+        db: &[u64],
+        bound: u32,
+        first: u64,
+        out: &mut Vec<super::Neighbour>,
+        count4: impl Fn(*const u64) -> __m256i,
+    ) {
+        let s = q.len();
+        let n = db.len() / s;
+        let groups = n / 4;
+        // SAFETY: callers have AVX2.
+        let limit = unsafe { _mm256_set1_epi64x(bound as i64) };
+        for g in 0..groups {
+            let d = count4(db[4 * g * s..(4 * g + 4) * s].as_ptr());
+            // SAFETY: callers have AVX2.
+            let mut hits =
+                unsafe { _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(limit, d))) };
+            if hits != 0 {
+                let mut lanes = [0u64; 4];
+                // SAFETY: `lanes` is 32 bytes long; callers have AVX2.
+                unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, d) };
+                while hits != 0 {
+                    let r = hits.trailing_zeros() as usize;
+                    out.push(super::Neighbour {
+                        distance: lanes[r] as f32,
+                        id: first + (4 * g + r) as u64,
+                    });
+                    hits &= hits - 1;
+                }
+            }
+        }
+        for r in 4 * groups..n {
+            let d = count_words(Op::Xor, q, &db[r * s..(r + 1) * s]);
+            if d < bound {
+                out.push(super::Neighbour {
+                    distance: d as f32,
+                    id: first + r as u64,
+                });
+            }
+        }
+    }
+
+    /// XOR counts of `q` (`V` whole vectors, `q.len() == 4 V`) against
+    /// every row of `db` into `out`, four rows at a time.
+    ///
+    /// # Safety
+    /// AVX2 and POPCNT are available and `q.len() == 4 V`.
+    #[inline]
+    #[target_feature(enable = "avx2,popcnt")]
+    pub unsafe fn rows4_fill<const V: usize>(q: &[u64], db: &[u64], out: &mut [u32]) {
+        let s = q.len();
+        assert_eq!(s, 4 * V, "query of the code width");
+        // SAFETY: AVX2 is available (the caller's guarantee); every pointer
+        // passed to the closure starts four whole rows, `4 s` words.
+        unsafe {
+            let qv = vectors::<V>(|w| q[w]);
+            fill_groups(q, db, out, |p| rows4::<V>(&qv, p as *const __m256i))
+        }
+    }
+
+    /// [`rows4_fill`], appending the rows below `bound` instead.
+    ///
+    /// # Safety
+    /// As for [`rows4_fill`].
+    #[inline]
+    #[target_feature(enable = "avx2,popcnt")]
+    pub unsafe fn rows4_below<const V: usize>(
+        q: &[u64],
+        db: &[u64],
+        bound: u32,
+        first: u64,
+        out: &mut Vec<super::Neighbour>,
+    ) {
+        let s = q.len();
+        assert_eq!(s, 4 * V, "query of the code width");
+        // SAFETY: as in `rows4_fill`.
+        unsafe {
+            let qv = vectors::<V>(|w| q[w]);
+            below_groups(q, db, bound, first, out, |p| {
+                rows4::<V>(&qv, p as *const __m256i)
+            })
+        }
+    }
+
     /// # Safety
     /// AVX2 and POPCNT are available and `a.len() == b.len()`.
     #[inline]
@@ -587,6 +767,50 @@ impl Kernel for Avx2 {
         }
         // SAFETY: as in `xor_count`.
         unsafe { x86::count_avx2(x86::Op::Or, a, &b[..a.len()]) }
+    }
+    #[inline(always)]
+    fn xor_rows(self, q: &[u64], db: &[u64], out: &mut [u32]) -> bool {
+        // SAFETY: an `Avx2` exists only when AVX2 and POPCNT were detected,
+        // and each arm passes a query of `4 V` words.
+        unsafe {
+            match q.len() {
+                4 => x86::rows4_fill::<1>(q, db, out),
+                8 => x86::rows4_fill::<2>(q, db, out),
+                12 => x86::rows4_fill::<3>(q, db, out),
+                16 => x86::rows4_fill::<4>(q, db, out),
+                24 => x86::rows4_fill::<6>(q, db, out),
+                32 => x86::rows4_fill::<8>(q, db, out),
+                48 => x86::rows4_fill::<12>(q, db, out),
+                64 => x86::rows4_fill::<16>(q, db, out),
+                _ => return false,
+            }
+        }
+        true
+    }
+    #[inline(always)]
+    fn xor_rows_below(
+        self,
+        q: &[u64],
+        db: &[u64],
+        bound: u32,
+        first: u64,
+        out: &mut Vec<Neighbour>,
+    ) -> bool {
+        // SAFETY: as in `xor_rows`.
+        unsafe {
+            match q.len() {
+                4 => x86::rows4_below::<1>(q, db, bound, first, out),
+                8 => x86::rows4_below::<2>(q, db, bound, first, out),
+                12 => x86::rows4_below::<3>(q, db, bound, first, out),
+                16 => x86::rows4_below::<4>(q, db, bound, first, out),
+                24 => x86::rows4_below::<6>(q, db, bound, first, out),
+                32 => x86::rows4_below::<8>(q, db, bound, first, out),
+                48 => x86::rows4_below::<12>(q, db, bound, first, out),
+                64 => x86::rows4_below::<16>(q, db, bound, first, out),
+                _ => return false,
+            }
+        }
+        true
     }
     #[inline(always)]
     fn xor_count4(self, a: &[u64], b: [&[u64]; 4]) -> [u32; 4] {

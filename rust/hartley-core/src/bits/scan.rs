@@ -458,8 +458,12 @@ mod tests {
 
     #[test]
     fn every_width_and_k_matches_brute_force_with_ties_and_adversarial_order() {
-        let n = 3000;
-        for stride in (1..=16).chain([24, 32, 48, 64, 65]) {
+        // Row counts that leave partial groups of four after the head, and
+        // a block shorter than the head.
+        for (n, stride) in [3003usize, 1001]
+            .into_iter()
+            .flat_map(|n| (1..=16).chain([24, 32, 48, 64, 65]).map(move |s| (n, s)))
+        {
             // Few distinct distances (many ties), and rows that come nearer
             // to the query as the scan goes on, so the head's bound is loose.
             let mut words = vec![0u64; n * stride];
