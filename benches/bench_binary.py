@@ -394,7 +394,10 @@ def main(argv: list[str] | None = None) -> int:
     if "end_to_end" in selected:
         sections["binary_end_to_end"] = run_end_to_end(args.smoke, repeats)
     for name in sections:
-        sections[name] += f"\n\nRun on {today()} with `{command}` ({os.cpu_count()} cores).\n"
+        sections[name] += (
+            f"\n\nRun on {today()} with `{command}` ({os.cpu_count()} cores, "
+            f"SIMD tier {hartley._core._simd_info()[1]}).\n"
+        )
         print("\n" + sections[name])
     if args.write:
         for name, body in sections.items():
