@@ -515,19 +515,7 @@ mod tests {
             let qs = Codes::new(&words[..7 * stride], stride, bits).unwrap();
             let mut expected = Vec::new();
             for q in 0..qs.len() {
-                let mut all: Vec<Neighbour> = (0..db.len())
-                    .map(|i| Neighbour {
-                        distance: qs
-                            .row(q)
-                            .iter()
-                            .zip(db.row(i))
-                            .map(|(a, b)| (a ^ b).count_ones())
-                            .sum::<u32>() as f32,
-                        id: i as u64,
-                    })
-                    .collect();
-                best_k(&mut all, 15);
-                expected.push(all);
+                expected.push(brute_force(&db, qs.row(q), 15));
             }
             for level in available() {
                 for t in [1, 3] {
@@ -555,19 +543,7 @@ mod tests {
         for k in [1usize, 7, 300, 700, 2999] {
             let mut expected = Vec::new();
             for q in 0..qs.len() {
-                let mut all: Vec<Neighbour> = (0..n)
-                    .map(|i| Neighbour {
-                        distance: qs
-                            .row(q)
-                            .iter()
-                            .zip(db.row(i))
-                            .map(|(a, b)| (a ^ b).count_ones())
-                            .sum::<u32>() as f32,
-                        id: i as u64,
-                    })
-                    .collect();
-                best_k(&mut all, k);
-                expected.push(all);
+                expected.push(brute_force(&db, qs.row(q), k));
             }
             for t in [1, 2, 5] {
                 let got = hamming_knn(db, qs, k, simd::level(), Threads::new(t), &Control::new())
