@@ -111,14 +111,7 @@ pub fn run<T: Send>(
     if let Some(e) = interrupt {
         return Err(e);
     }
-    match outcome {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(to_py(e)),
-        Err(payload) => Err(HartleyError::new_err(format!(
-            "internal error (a bug in hartley, please report it): {}",
-            panic_message(&payload)
-        ))),
-    }
+    finish(label, outcome)
 }
 
 /// Runs a short, single-threaded call without the GIL on the calling thread
@@ -135,7 +128,13 @@ pub fn run_here<T: Send>(
             work(Threads::sequential(), &Control::new())
         }))
     });
-    match out {
+    finish(label, out)
+}
+
+/// The outcome of a caught call as a Python result: core errors mapped by
+/// [`to_py`], a panic as an internal error naming the call.
+fn finish<T>(label: &str, outcome: std::thread::Result<hartley_core::Result<T>>) -> PyResult<T> {
+    match outcome {
         Ok(r) => r.map_err(to_py),
         Err(payload) => Err(HartleyError::new_err(format!(
             "internal error (a bug in hartley, please report it): {label}: {}",

@@ -731,6 +731,25 @@ mod x86 {
     }
 }
 
+/// Evaluates `$body` with `$v` bound to the number of 256-bit vectors in a
+/// code of `$words` words, for the widths the AVX2 four-rows kernel serves;
+/// returns `false` from the enclosing function for other widths.
+#[cfg(target_arch = "x86_64")]
+macro_rules! avx2_widths {
+    ($words:expr, |$v:ident| $body:expr) => {
+        avx2_widths!(@arms $words, $v, $body; 1 2 3 4 6 8 12 16)
+    };
+    (@arms $words:expr, $v:ident, $body:expr; $($n:literal)*) => {
+        match $words {
+            $(w if w == 4 * $n => {
+                const $v: usize = $n;
+                $body
+            })*
+            _ => return false,
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 impl Kernel for Avx2 {
     #[inline(always)]
@@ -772,19 +791,7 @@ impl Kernel for Avx2 {
     fn xor_rows(self, q: &[u64], db: &[u64], out: &mut [u32]) -> bool {
         // SAFETY: an `Avx2` exists only when AVX2 and POPCNT were detected,
         // and each arm passes a query of `4 V` words.
-        unsafe {
-            match q.len() {
-                4 => x86::rows4_fill::<1>(q, db, out),
-                8 => x86::rows4_fill::<2>(q, db, out),
-                12 => x86::rows4_fill::<3>(q, db, out),
-                16 => x86::rows4_fill::<4>(q, db, out),
-                24 => x86::rows4_fill::<6>(q, db, out),
-                32 => x86::rows4_fill::<8>(q, db, out),
-                48 => x86::rows4_fill::<12>(q, db, out),
-                64 => x86::rows4_fill::<16>(q, db, out),
-                _ => return false,
-            }
-        }
+        unsafe { avx2_widths!(q.len(), |V| x86::rows4_fill::<V>(q, db, out)) }
         true
     }
     #[inline(always)]
@@ -797,19 +804,7 @@ impl Kernel for Avx2 {
         out: &mut Vec<Neighbour>,
     ) -> bool {
         // SAFETY: as in `xor_rows`.
-        unsafe {
-            match q.len() {
-                4 => x86::rows4_below::<1>(q, db, bound, first, out),
-                8 => x86::rows4_below::<2>(q, db, bound, first, out),
-                12 => x86::rows4_below::<3>(q, db, bound, first, out),
-                16 => x86::rows4_below::<4>(q, db, bound, first, out),
-                24 => x86::rows4_below::<6>(q, db, bound, first, out),
-                32 => x86::rows4_below::<8>(q, db, bound, first, out),
-                48 => x86::rows4_below::<12>(q, db, bound, first, out),
-                64 => x86::rows4_below::<16>(q, db, bound, first, out),
-                _ => return false,
-            }
-        }
+        unsafe { avx2_widths!(q.len(), |V| x86::rows4_below::<V>(q, db, bound, first, out)) }
         true
     }
     #[inline(always)]

@@ -250,16 +250,26 @@ where
     Ok(out)
 }
 
+/// `q` as a query of exactly `N` words: a slice of constant length once
+/// inlined, so the row loops over it unroll.
 #[inline(always)]
-fn fill_fixed<K: Kernel, const N: usize>(kern: K, q: &[u64], db: &[u64], out: &mut [u32]) {
-    let q: &[u64; N] = q.try_into().expect("query of the code width");
-    for (row, d) in db.chunks_exact(N).zip(out.iter_mut()) {
+fn fixed<const N: usize>(q: &[u64]) -> &[u64; N] {
+    q.try_into().expect("query of the code width")
+}
+
+/// Hamming distances from `q` to each row of `db` (rows of `q.len()`
+/// words), row by row.
+#[inline(always)]
+fn fill_rows<K: Kernel>(kern: K, q: &[u64], db: &[u64], out: &mut [u32]) {
+    for (row, d) in db.chunks_exact(q.len()).zip(out.iter_mut()) {
         *d = kern.xor_count(q, row);
     }
 }
 
+/// Appends the rows of `db` (rows of `q.len()` words) below `bound` from
+/// `q`, row by row.
 #[inline(always)]
-fn below_fixed<K: Kernel, const N: usize>(
+fn below_rows<K: Kernel>(
     kern: K,
     q: &[u64],
     db: &[u64],
@@ -267,8 +277,7 @@ fn below_fixed<K: Kernel, const N: usize>(
     first: u64,
     out: &mut Vec<Neighbour>,
 ) {
-    let q: &[u64; N] = q.try_into().expect("query of the code width");
-    for (i, row) in db.chunks_exact(N).enumerate() {
+    for (i, row) in db.chunks_exact(q.len()).enumerate() {
         let d = kern.xor_count(q, row);
         if d < bound {
             out.push(Neighbour {
@@ -315,16 +324,8 @@ pub fn scan_below<K: Kernel>(
     }
     by_width!(
         stride,
-        |N| below_fixed::<K, N>(kern, q, db, bound, first, out),
-        for (i, row) in db.chunks_exact(stride).enumerate() {
-            let d = kern.xor_count(q, row);
-            if d < bound {
-                out.push(Neighbour {
-                    distance: d as f32,
-                    id: first + i as u64,
-                });
-            }
-        }
+        |N| below_rows(kern, fixed::<N>(q), db, bound, first, out),
+        below_rows(kern, q, db, bound, first, out)
     )
 }
 
@@ -336,10 +337,8 @@ pub fn fill_hamming<K: Kernel>(kern: K, q: &[u64], db: &[u64], stride: usize, ou
     }
     by_width!(
         stride,
-        |N| fill_fixed::<K, N>(kern, q, db, out),
-        for (row, d) in db.chunks_exact(stride).zip(out.iter_mut()) {
-            *d = kern.xor_count(q, row);
-        }
+        |N| fill_rows(kern, fixed::<N>(q), db, out),
+        fill_rows(kern, q, db, out)
     )
 }
 
