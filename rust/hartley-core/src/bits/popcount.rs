@@ -534,114 +534,271 @@ mod x86 {
         })
     }
 
-    /// Distances of `q` to every row of `db` (rows of `q.len()` words) into
-    /// `out`, four rows at a time through `count4` (given a pointer to four
-    /// rows), the last rows word by word.
+    /// XOR counts of the query against two consecutive rows of `4 M + 2`
+    /// words, which span `2 M + 1` vectors: row 0 fills vectors `0..M` and
+    /// the low half of vector `M`, row 1 its high half and vectors
+    /// `M + 1..2 M + 1`. Row 0's count comes out in 64-bit lanes 0 and 1,
+    /// row 1's in lanes 2 and 3 (each a partial sum; [`pairs4`] adds them).
+    /// Bytes sum to at most `16 M + 8` before `vpsadbw`.
+    ///
+    /// # Safety
+    /// AVX2 is available and `rows` points to `2 M + 1` readable vectors.
     #[inline(always)]
-    fn fill_groups(q: &[u64], db: &[u64], out: &mut [u32], count4: impl Fn(*const u64) -> __m256i) {
-        let s = q.len();
-        let n = db.len() / s;
-        assert!(out.len() >= n, "one output slot per row");
-        let groups = n / 4;
-        for g in 0..groups {
-            let d = count4(db[4 * g * s..(4 * g + 4) * s].as_ptr());
-            let mut lanes = [0u64; 4];
-            // SAFETY: `lanes` is 32 bytes long; callers have AVX2.
-            unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, d) };
-            for (o, &l) in out[4 * g..4 * g + 4].iter_mut().zip(&lanes) {
-                *o = l as u32;
+    unsafe fn pair<const M: usize>(q: &PairQuery<M>, rows: *const __m256i) -> __m256i {
+        // SAFETY: vectors 0..2M+1 of the pair (the caller's guarantee).
+        unsafe {
+            let zero = _mm256_setzero_si256();
+            let (mut first, mut second) = (zero, zero);
+            for j in 0..M {
+                let x = _mm256_xor_si256(_mm256_loadu_si256(rows.add(j)), q.first[j]);
+                first = _mm256_add_epi8(first, byte_counts(x));
+                let y = _mm256_xor_si256(_mm256_loadu_si256(rows.add(M + 1 + j)), q.second[j]);
+                second = _mm256_add_epi8(second, byte_counts(y));
             }
-        }
-        for r in 4 * groups..n {
-            out[r] = count_words(Op::Xor, q, &db[r * s..(r + 1) * s]);
+            let middle = byte_counts(_mm256_xor_si256(_mm256_loadu_si256(rows.add(M)), q.middle));
+            // Low halves [row 0 | row 1], high halves likewise, plus the
+            // shared vector: row 0's bytes in the low 128 bits, row 1's high.
+            let lows = _mm256_permute2x128_si256::<0x20>(first, second);
+            let highs = _mm256_permute2x128_si256::<0x31>(first, second);
+            _mm256_sad_epu8(_mm256_add_epi8(_mm256_add_epi8(lows, highs), middle), zero)
         }
     }
 
-    /// Appends every row of `db` whose distance to `q` is below `bound`, in
-    /// row order, four rows at a time through `count4` as in
-    /// [`fill_groups`].
+    /// The query vectors of [`pair`] for codes of `4 M + 2` words.
+    struct PairQuery<const M: usize> {
+        /// Words `4j..4j + 4`, against row 0's whole vectors.
+        first: [__m256i; M],
+        /// Words `4M, 4M + 1, 0, 1`, against the vector the rows share.
+        middle: __m256i,
+        /// Words `4j + 2..4j + 6`, against row 1's whole vectors.
+        second: [__m256i; M],
+    }
+
+    impl<const M: usize> PairQuery<M> {
+        /// # Safety
+        /// AVX2 is available and `q.len() == 4 M + 2`.
+        #[inline(always)]
+        unsafe fn new(q: &[u64]) -> Self {
+            // SAFETY: AVX2 (the caller's guarantee); indices below 4M + 2.
+            unsafe {
+                let w = |i: usize| q[i] as i64;
+                Self {
+                    first: vectors::<M>(|i| q[i]),
+                    middle: _mm256_setr_epi64x(w(4 * M), w(4 * M + 1), w(0), w(1)),
+                    second: vectors::<M>(|i| q[i + 2]),
+                }
+            }
+        }
+    }
+
+    /// XOR counts of four consecutive rows of `4 M + 2` words, row `r` in
+    /// 64-bit lane `r`, from two [`pair`]s.
+    ///
+    /// # Safety
+    /// AVX2 is available and `rows` points to four readable rows.
     #[inline(always)]
-    fn below_groups(
-        q: &[u64],
+    unsafe fn pairs4<const M: usize>(q: &PairQuery<M>, rows: *const __m256i) -> __m256i {
+        // SAFETY: the two pairs are the four rows (the caller's guarantee).
+        unsafe {
+            let (a, b) = (pair::<M>(q, rows), pair::<M>(q, rows.add(2 * M + 1)));
+            // [r0, r2, r1, r3], then in row order.
+            let sums = _mm256_add_epi64(_mm256_unpacklo_epi64(a, b), _mm256_unpackhi_epi64(a, b));
+            _mm256_permute4x64_epi64::<0b11_01_10_00>(sums)
+        }
+    }
+
+    /// Set bits of `q XOR row` by the scalar `popcnt` instruction, word by
+    /// word. Written as inline assembly so that the compiler keeps it on the
+    /// integer units: with AVX2 enabled it would otherwise turn the word
+    /// loop into vector lookups, competing with the vector rows of the
+    /// group (see [`each_row`]).
+    ///
+    /// # Panics
+    /// If `row` is shorter than `q`.
+    #[inline(always)]
+    fn scalar_row<const W: usize>(q: &[u64; W], row: &[u64]) -> u32 {
+        let row: &[u64; W] = row[..W].try_into().expect("W words");
+        let mut sum = 0u64;
+        for (a, b) in q.iter().zip(row) {
+            let count: u64;
+            // SAFETY: callers run with POPCNT available; the instruction
+            // reads one register and writes another, nothing else.
+            unsafe {
+                std::arch::asm!(
+                    "popcnt {c}, {x}",
+                    x = in(reg) a ^ b,
+                    c = lateout(reg) count,
+                    options(pure, nomem, nostack)
+                );
+            }
+            sum += count;
+        }
+        sum as u32
+    }
+
+    /// Calls `each(row, distance)` for every row of `db` in row order, the
+    /// distances from `q` (`W` words) counted in groups of `S + 4` rows: `S`
+    /// rows word by word with scalar `popcnt`, then four through `count4`
+    /// (given a pointer to four rows) in vector registers; the last rows word
+    /// by word. The scalar counts run on the integer units while the vector
+    /// counts run on the vector units, so a mixed group takes less time per
+    /// row than either kind alone.
+    #[inline(always)]
+    fn each_row<const W: usize, const S: usize>(
+        q: &[u64; W],
+        db: &[u64],
+        count4: impl Fn(*const u64) -> __m256i,
+        mut each: impl FnMut(usize, u32),
+    ) {
+        let n = db.len() / W;
+        let g = S + 4;
+        let groups = n / g;
+        for (i, rows) in db.chunks_exact(g * W).take(groups).enumerate() {
+            let d = count4(rows[S * W..].as_ptr());
+            for r in 0..S {
+                each(i * g + r, scalar_row(q, &rows[r * W..]));
+            }
+            let mut lanes = [0u64; 4];
+            // SAFETY: `lanes` is 32 bytes long; callers have AVX2.
+            unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, d) };
+            for (r, &l) in lanes.iter().enumerate() {
+                each(i * g + S + r, l as u32);
+            }
+        }
+        for r in groups * g..n {
+            each(r, count_words(Op::Xor, q, &db[r * W..(r + 1) * W]));
+        }
+    }
+
+    /// Distances of `q` to every row of `db` into `out` (see [`each_row`]).
+    #[inline(always)]
+    fn fill_groups<const W: usize, const S: usize>(
+        q: &[u64; W],
+        db: &[u64],
+        out: &mut [u32],
+        count4: impl Fn(*const u64) -> __m256i,
+    ) {
+        assert!(out.len() >= db.len() / W, "one output slot per row");
+        each_row::<W, S>(q, db, count4, |r, d| out[r] = d);
+    }
+
+    /// Appends every row of `db` whose distance to `q` is below `bound`, in
+    /// row order (see [`each_row`]).
+    #[inline(always)]
+    fn below_groups<const W: usize, const S: usize>(
+        q: &[u64; W],
         db: &[u64],
         bound: u32,
         first: u64,
         out: &mut Vec<super::Neighbour>,
         count4: impl Fn(*const u64) -> __m256i,
     ) {
-        let s = q.len();
-        let n = db.len() / s;
-        let groups = n / 4;
-        // SAFETY: callers have AVX2.
-        let limit = unsafe { _mm256_set1_epi64x(bound as i64) };
-        for g in 0..groups {
-            let d = count4(db[4 * g * s..(4 * g + 4) * s].as_ptr());
-            // SAFETY: callers have AVX2.
-            let mut hits =
-                unsafe { _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(limit, d))) };
-            if hits != 0 {
-                let mut lanes = [0u64; 4];
-                // SAFETY: `lanes` is 32 bytes long; callers have AVX2.
-                unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, d) };
-                while hits != 0 {
-                    let r = hits.trailing_zeros() as usize;
-                    out.push(super::Neighbour {
-                        distance: lanes[r] as f32,
-                        id: first + (4 * g + r) as u64,
-                    });
-                    hits &= hits - 1;
-                }
-            }
-        }
-        for r in 4 * groups..n {
-            let d = count_words(Op::Xor, q, &db[r * s..(r + 1) * s]);
+        each_row::<W, S>(q, db, count4, |r, d| {
             if d < bound {
                 out.push(super::Neighbour {
                     distance: d as f32,
                     id: first + r as u64,
                 });
             }
-        }
+        });
     }
 
-    /// XOR counts of `q` (`V` whole vectors, `q.len() == 4 V`) against
-    /// every row of `db` into `out`, four rows at a time.
+    /// XOR counts of `q` (`W = 4 V` words, whole vectors) against every row
+    /// of `db` into `out`, in groups of `S` rows by scalar `popcnt` and four
+    /// by [`rows4`].
     ///
     /// # Safety
-    /// AVX2 and POPCNT are available and `q.len() == 4 V`.
+    /// AVX2 and POPCNT are available.
+    ///
+    /// # Panics
+    /// If `q.len() != W` or `W != 4 V`.
     #[inline]
     #[target_feature(enable = "avx2,popcnt")]
-    pub unsafe fn rows4_fill<const V: usize>(q: &[u64], db: &[u64], out: &mut [u32]) {
-        let s = q.len();
-        assert_eq!(s, 4 * V, "query of the code width");
+    pub unsafe fn whole_fill<const W: usize, const V: usize, const S: usize>(
+        q: &[u64],
+        db: &[u64],
+        out: &mut [u32],
+    ) {
+        assert_eq!(W, 4 * V, "whole vectors");
+        let q: &[u64; W] = q.try_into().expect("query of the code width");
         // SAFETY: AVX2 is available (the caller's guarantee); every pointer
-        // passed to the closure starts four whole rows, `4 s` words.
+        // passed to the closure starts four whole rows, `4 W` words.
         unsafe {
             let qv = vectors::<V>(|w| q[w]);
-            fill_groups(q, db, out, |p| rows4::<V>(&qv, p as *const __m256i))
+            fill_groups::<W, S>(q, db, out, |p| rows4::<V>(&qv, p as *const __m256i))
         }
     }
 
-    /// [`rows4_fill`], appending the rows below `bound` instead.
+    /// [`whole_fill`], appending the rows below `bound` instead.
     ///
     /// # Safety
-    /// As for [`rows4_fill`].
+    /// As for [`whole_fill`].
     #[inline]
     #[target_feature(enable = "avx2,popcnt")]
-    pub unsafe fn rows4_below<const V: usize>(
+    pub unsafe fn whole_below<const W: usize, const V: usize, const S: usize>(
         q: &[u64],
         db: &[u64],
         bound: u32,
         first: u64,
         out: &mut Vec<super::Neighbour>,
     ) {
-        let s = q.len();
-        assert_eq!(s, 4 * V, "query of the code width");
-        // SAFETY: as in `rows4_fill`.
+        assert_eq!(W, 4 * V, "whole vectors");
+        let q: &[u64; W] = q.try_into().expect("query of the code width");
+        // SAFETY: as in `whole_fill`.
         unsafe {
             let qv = vectors::<V>(|w| q[w]);
-            below_groups(q, db, bound, first, out, |p| {
+            below_groups::<W, S>(q, db, bound, first, out, |p| {
                 rows4::<V>(&qv, p as *const __m256i)
+            })
+        }
+    }
+
+    /// XOR counts of `q` (`W = 4 M + 2` words, so two rows share a
+    /// vector) against every row of `db` into `out`, in groups of `S` rows
+    /// by scalar `popcnt` and four by [`pairs4`].
+    ///
+    /// # Safety
+    /// AVX2 and POPCNT are available.
+    ///
+    /// # Panics
+    /// If `q.len() != W` or `W != 4 M + 2`.
+    #[inline]
+    #[target_feature(enable = "avx2,popcnt")]
+    pub unsafe fn pairs_fill<const W: usize, const M: usize, const S: usize>(
+        q: &[u64],
+        db: &[u64],
+        out: &mut [u32],
+    ) {
+        assert_eq!(W, 4 * M + 2, "two rows to an odd number of vectors");
+        let q: &[u64; W] = q.try_into().expect("query of the code width");
+        // SAFETY: AVX2 is available (the caller's guarantee); every pointer
+        // passed to the closure starts four whole rows, `2 (2 M + 1)` vectors.
+        unsafe {
+            let pq = PairQuery::<M>::new(q);
+            fill_groups::<W, S>(q, db, out, |p| pairs4::<M>(&pq, p as *const __m256i))
+        }
+    }
+
+    /// [`pairs_fill`], appending the rows below `bound` instead.
+    ///
+    /// # Safety
+    /// As for [`pairs_fill`].
+    #[inline]
+    #[target_feature(enable = "avx2,popcnt")]
+    pub unsafe fn pairs_below<const W: usize, const M: usize, const S: usize>(
+        q: &[u64],
+        db: &[u64],
+        bound: u32,
+        first: u64,
+        out: &mut Vec<super::Neighbour>,
+    ) {
+        assert_eq!(W, 4 * M + 2, "two rows to an odd number of vectors");
+        let q: &[u64; W] = q.try_into().expect("query of the code width");
+        // SAFETY: as in `pairs_fill`.
+        unsafe {
+            let pq = PairQuery::<M>::new(q);
+            below_groups::<W, S>(q, db, bound, first, out, |p| {
+                pairs4::<M>(&pq, p as *const __m256i)
             })
         }
     }
@@ -731,20 +888,28 @@ mod x86 {
     }
 }
 
-/// Evaluates `$body` with `$v` bound to the number of 256-bit vectors in a
-/// code of `$words` words, for the widths the AVX2 four-rows kernel serves;
-/// returns `false` from the enclosing function for other widths.
+/// Calls the AVX2 several-rows kernel for codes of `$words` words:
+/// `$whole::<W, V, S>` for widths of `V` whole 256-bit vectors,
+/// `$pairs::<W, M, S>` for widths of `4 M + 2` words (two rows to `2 M + 1`
+/// vectors), with `S` rows of each group counted by scalar `popcnt` (the
+/// mix that was fastest per width on Zen 3, in L2); returns `false` from the
+/// enclosing function for other widths.
 #[cfg(target_arch = "x86_64")]
 macro_rules! avx2_widths {
-    ($words:expr, |$v:ident| $body:expr) => {
-        avx2_widths!(@arms $words, $v, $body; 1 2 3 4 6 8 12 16)
-    };
-    (@arms $words:expr, $v:ident, $body:expr; $($n:literal)*) => {
+    ($words:expr, $whole:ident, $pairs:ident, ($($arg:expr),*)) => {
         match $words {
-            $(w if w == 4 * $n => {
-                const $v: usize = $n;
-                $body
-            })*
+            2 => x86::$pairs::<2, 0, 1>($($arg),*),
+            4 => x86::$whole::<4, 1, 2>($($arg),*),
+            6 => x86::$pairs::<6, 1, 2>($($arg),*),
+            8 => x86::$whole::<8, 2, 1>($($arg),*),
+            10 => x86::$pairs::<10, 2, 1>($($arg),*),
+            12 => x86::$whole::<12, 3, 1>($($arg),*),
+            14 => x86::$pairs::<14, 3, 1>($($arg),*),
+            16 => x86::$whole::<16, 4, 1>($($arg),*),
+            24 => x86::$whole::<24, 6, 0>($($arg),*),
+            32 => x86::$whole::<32, 8, 0>($($arg),*),
+            48 => x86::$whole::<48, 12, 0>($($arg),*),
+            64 => x86::$whole::<64, 16, 0>($($arg),*),
             _ => return false,
         }
     };
@@ -790,8 +955,8 @@ impl Kernel for Avx2 {
     #[inline(always)]
     fn xor_rows(self, q: &[u64], db: &[u64], out: &mut [u32]) -> bool {
         // SAFETY: an `Avx2` exists only when AVX2 and POPCNT were detected,
-        // and each arm passes a query of `4 V` words.
-        unsafe { avx2_widths!(q.len(), |V| x86::rows4_fill::<V>(q, db, out)) }
+        // and each arm's width is the query's.
+        unsafe { avx2_widths!(q.len(), whole_fill, pairs_fill, (q, db, out)) }
         true
     }
     #[inline(always)]
@@ -804,7 +969,14 @@ impl Kernel for Avx2 {
         out: &mut Vec<Neighbour>,
     ) -> bool {
         // SAFETY: as in `xor_rows`.
-        unsafe { avx2_widths!(q.len(), |V| x86::rows4_below::<V>(q, db, bound, first, out)) }
+        unsafe {
+            avx2_widths!(
+                q.len(),
+                whole_below,
+                pairs_below,
+                (q, db, bound, first, out)
+            )
+        }
         true
     }
     #[inline(always)]
@@ -1088,7 +1260,7 @@ mod tests {
                 .collect()
         };
         for stride in 1..=18usize {
-            for rows in [0usize, 1, 7, 8, 9, 16, 23, 64, 101] {
+            for rows in [0usize, 1, 5, 6, 7, 8, 9, 11, 12, 13, 16, 23, 64, 101] {
                 let q = words_of(stride as u64, stride);
                 let mut db = words_of(1000 + (stride * rows) as u64, stride * rows);
                 // Rows equal to the query, and rows with every bit flipped.
@@ -1110,7 +1282,8 @@ mod tests {
                         if k.xor_rows(&q, &db, &mut out) {
                             assert_eq!(out, naive, "{level:?} stride {stride} rows {rows}");
                         }
-                        for bound in [0u32, 1, 32 * stride as u32, 64 * stride as u32 + 1] {
+                        let half = 32 * stride as u32;
+                        for bound in [0u32, 1, half - 4, half, half + 4, 64 * stride as u32 + 1] {
                             let mut got = Vec::new();
                             if k.xor_rows_below(&q, &db, bound, 40, &mut got) {
                                 let want: Vec<Neighbour> = naive
@@ -1129,6 +1302,18 @@ mod tests {
                         }
                     }));
                 }
+            }
+        }
+        // The AVX2 kernels serve whole vectors and widths of 4 M + 2 words.
+        #[cfg(target_arch = "x86_64")]
+        if let Some(k) = Avx2::new() {
+            for w in [2usize, 4, 6, 8, 10, 12, 14, 16, 24, 32, 48, 64] {
+                let q = vec![0u64; w];
+                assert!(k.within(|k| k.xor_rows(&q, &q, &mut [0])), "width {w}");
+            }
+            for w in [1usize, 3, 5, 18, 20, 65] {
+                let q = vec![0u64; w];
+                assert!(!k.within(|k| k.xor_rows(&q, &q, &mut [0])), "width {w}");
             }
         }
         // On a CPU with the several-rows kernel, it serves widths up to 16.
