@@ -46,7 +46,7 @@ fn fill<T: Send + Copy + Default>(
                                 if let PairOp::Xor = pair {
                                     // Several rows at a time where the tier can.
                                     counts.resize(b1 - b0, 0);
-                                    if kern.xor_rows(x, b_words, &mut counts) {
+                                    if kern.xor_rows(x, b_words, &mut counts, false) {
                                         for (o, &d) in row[b0..b1].iter_mut().zip(&counts) {
                                             *o = f(d, 0);
                                         }

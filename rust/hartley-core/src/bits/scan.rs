@@ -8,7 +8,7 @@
 //! fixed order, and ties go to the lower id, so results do not depend on the
 //! number of threads.
 
-use super::popcount::Kernel;
+use super::popcount::{prefetch_ahead, Kernel};
 use super::topk::{best_k, order, Histogram, Neighbour};
 use crate::error::{Error, Result};
 use crate::par::{Control, Threads};
@@ -258,16 +258,19 @@ fn fixed<const N: usize>(q: &[u64]) -> &[u64; N] {
 }
 
 /// Hamming distances from `q` to each row of `db` (rows of `q.len()`
-/// words), row by row.
+/// words), row by row; `stream` as for [`Kernel::xor_rows`].
 #[inline(always)]
-fn fill_rows<K: Kernel>(kern: K, q: &[u64], db: &[u64], out: &mut [u32]) {
+fn fill_rows<K: Kernel>(kern: K, q: &[u64], db: &[u64], out: &mut [u32], stream: bool) {
     for (row, d) in db.chunks_exact(q.len()).zip(out.iter_mut()) {
+        if stream {
+            prefetch_ahead(row);
+        }
         *d = kern.xor_count(q, row);
     }
 }
 
 /// Appends the rows of `db` (rows of `q.len()` words) below `bound` from
-/// `q`, row by row.
+/// `q`, row by row; `stream` as for [`Kernel::xor_rows`].
 #[inline(always)]
 fn below_rows<K: Kernel>(
     kern: K,
@@ -276,8 +279,12 @@ fn below_rows<K: Kernel>(
     bound: u32,
     first: u64,
     out: &mut Vec<Neighbour>,
+    stream: bool,
 ) {
     for (i, row) in db.chunks_exact(q.len()).enumerate() {
+        if stream {
+            prefetch_ahead(row);
+        }
         let d = kern.xor_count(q, row);
         if d < bound {
             out.push(Neighbour {
@@ -308,8 +315,11 @@ macro_rules! by_width {
     };
 }
 
-/// Appends every row of `db` at Hamming distance below `bound` from `q`.
+/// Appends every row of `db` at Hamming distance below `bound` from `q`;
+/// `stream` when the rows come from memory rather than from cache (see
+/// [`Kernel::xor_rows`]).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub fn scan_below<K: Kernel>(
     kern: K,
     q: &[u64],
@@ -318,27 +328,36 @@ pub fn scan_below<K: Kernel>(
     bound: u32,
     first: u64,
     out: &mut Vec<Neighbour>,
+    stream: bool,
 ) {
-    if kern.xor_rows_below(q, db, bound, first, out) {
+    if kern.xor_rows_below(q, db, bound, first, out, stream) {
         return;
     }
     by_width!(
         stride,
-        |N| below_rows(kern, fixed::<N>(q), db, bound, first, out),
-        below_rows(kern, q, db, bound, first, out)
+        |N| below_rows(kern, fixed::<N>(q), db, bound, first, out, stream),
+        below_rows(kern, q, db, bound, first, out, stream)
     )
 }
 
-/// Hamming distances from `q` to each row of `db` (rows of `stride` words).
+/// Hamming distances from `q` to each row of `db` (rows of `stride`
+/// words); `stream` as for [`scan_below`].
 #[inline(always)]
-pub fn fill_hamming<K: Kernel>(kern: K, q: &[u64], db: &[u64], stride: usize, out: &mut [u32]) {
-    if kern.xor_rows(q, db, out) {
+pub fn fill_hamming<K: Kernel>(
+    kern: K,
+    q: &[u64],
+    db: &[u64],
+    stride: usize,
+    out: &mut [u32],
+    stream: bool,
+) {
+    if kern.xor_rows(q, db, out, stream) {
         return;
     }
     by_width!(
         stride,
-        |N| fill_rows(kern, fixed::<N>(q), db, out),
-        fill_rows(kern, q, db, out)
+        |N| fill_rows(kern, fixed::<N>(q), db, out, stream),
+        fill_rows(kern, q, db, out, stream)
     )
 }
 
@@ -372,6 +391,9 @@ pub fn hamming_knn(
             let (first, rows) = (v.first, v.rows);
             let rows_words = &db.words()[first * stride..(first + rows) * stride];
             let qrow = queries.row(v.query);
+            // The first query of a chunk to visit a block reads it from
+            // memory; the others find it in cache.
+            let stream = v.slot == 0;
             if v.bound == f32::INFINITY {
                 // No bound yet: the k best of a short head of the block, by
                 // histogram; the k-th of them bounds the rest (a later row
@@ -380,7 +402,16 @@ pub fn hamming_knn(
                 let ints = &mut s.ints[..head];
                 kern.within(
                     #[inline(always)]
-                    |kern| fill_hamming(kern, qrow, &rows_words[..head * stride], stride, ints),
+                    |kern| {
+                        fill_hamming(
+                            kern,
+                            qrow,
+                            &rows_words[..head * stride],
+                            stride,
+                            ints,
+                            stream,
+                        )
+                    },
                 );
                 let kept = best.len();
                 s.hist.select(ints, first as u64, k, max, best);
@@ -394,14 +425,25 @@ pub fn hamming_knn(
                     let from = (first + head) as u64;
                     kern.within(
                         #[inline(always)]
-                        |kern| scan_below(kern, qrow, rest, stride, bound, from, best),
+                        |kern| scan_below(kern, qrow, rest, stride, bound, from, best, stream),
                     );
                 }
             } else {
                 let bound = v.bound as u32;
                 kern.within(
                     #[inline(always)]
-                    |kern| scan_below(kern, qrow, rows_words, stride, bound, first as u64, best),
+                    |kern| {
+                        scan_below(
+                            kern,
+                            qrow,
+                            rows_words,
+                            stride,
+                            bound,
+                            first as u64,
+                            best,
+                            stream,
+                        )
+                    },
                 );
             }
         },
