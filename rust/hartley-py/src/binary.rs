@@ -119,6 +119,18 @@ fn vec1(a: Option<PyReadonlyArray1<'_, f32>>, name: &str) -> PyResult<Vec<f32>> 
     }
 }
 
+impl PyBinaryIndex {
+    /// `f` of the index under its read lock, taken with the GIL released
+    /// (as every lock is: a thread holding the GIL never waits on a lock).
+    fn read<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&BinaryIndex) -> R + Send,
+    ) -> PyResult<R> {
+        py.detach(|| Ok(f(&*self.inner.read().map_err(|_| poisoned())?)))
+    }
+}
+
 #[pymethods]
 impl PyBinaryIndex {
     #[new]
@@ -160,33 +172,33 @@ impl PyBinaryIndex {
         })
     }
 
-    fn __len__(&self) -> PyResult<usize> {
-        Ok(self.inner.read().map_err(|_| poisoned())?.len())
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        self.read(py, |i| i.len())
     }
 
     #[getter]
-    fn n_bits(&self) -> PyResult<usize> {
-        Ok(self.inner.read().map_err(|_| poisoned())?.n_bits())
+    fn n_bits(&self, py: Python<'_>) -> PyResult<usize> {
+        self.read(py, |i| i.n_bits())
     }
 
     #[getter]
-    fn rescore(&self) -> PyResult<u32> {
-        Ok(self.inner.read().map_err(|_| poisoned())?.rescore() as u32)
+    fn rescore(&self, py: Python<'_>) -> PyResult<u32> {
+        self.read(py, |i| i.rescore() as u32)
     }
 
     #[getter]
-    fn vector_dim(&self) -> PyResult<usize> {
-        Ok(self.inner.read().map_err(|_| poisoned())?.vector_dim())
+    fn vector_dim(&self, py: Python<'_>) -> PyResult<usize> {
+        self.read(py, |i| i.vector_dim())
     }
 
     #[getter]
-    fn is_mapped(&self) -> PyResult<bool> {
-        Ok(self.inner.read().map_err(|_| poisoned())?.is_mapped())
+    fn is_mapped(&self, py: Python<'_>) -> PyResult<bool> {
+        self.read(py, |i| i.is_mapped())
     }
 
     #[getter]
-    fn memory_bytes(&self) -> PyResult<usize> {
-        Ok(self.inner.read().map_err(|_| poisoned())?.memory_bytes())
+    fn memory_bytes(&self, py: Python<'_>) -> PyResult<usize> {
+        self.read(py, |i| i.memory_bytes())
     }
 
     /// `(dim, bits, method, rotation_kind, thresholds, centres, mean, rotation)`
@@ -207,8 +219,8 @@ impl PyBinaryIndex {
             Bound<'py, PyArray1<f32>>,
         )>,
     > {
-        let index = self.inner.read().map_err(|_| poisoned())?;
-        Ok(index.quantizer().map(|q| {
+        let quantizer = self.read(py, |i| i.quantizer().cloned())?;
+        Ok(quantizer.map(|q| {
             (
                 q.dim,
                 q.bits,
@@ -228,19 +240,23 @@ impl PyBinaryIndex {
         py: Python<'py>,
         ids: PyReadonlyArray1<'_, i64>,
     ) -> PyResult<Bound<'py, PyArray2<u8>>> {
-        let index = self.inner.read().map_err(|_| poisoned())?;
         let ids = slice1(&ids, "ids")?;
-        let width = code_bytes(index.n_bits());
-        let mut out = Vec::with_capacity(ids.len() * width);
-        for &i in ids {
-            if i < 0 || i as usize >= index.len() {
-                return Err(PyValueError::new_err(format!(
-                    "ids: {i} is not a row of this index of {} rows",
-                    index.len()
-                )));
-            }
-            out.extend_from_slice(index.code(i as usize));
-        }
+        let (out, width) = self
+            .read(py, |index| {
+                let width = code_bytes(index.n_bits());
+                let mut out = Vec::with_capacity(ids.len() * width);
+                for &i in ids {
+                    if i < 0 || i as usize >= index.len() {
+                        return Err(format!(
+                            "ids: {i} is not a row of this index of {} rows",
+                            index.len()
+                        ));
+                    }
+                    out.extend_from_slice(index.code(i as usize));
+                }
+                Ok((out, width))
+            })?
+            .map_err(PyValueError::new_err)?;
         to_array2(py, out, ids.len(), width)
     }
 
