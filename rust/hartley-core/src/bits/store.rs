@@ -5,7 +5,7 @@ use std::sync::Arc;
 /// Owned stores at least this large ask the kernel for huge pages.
 const HUGE_FROM: usize = 4 << 20;
 
-/// Asks the kernel to back the untouched allocation `ptr..ptr + len` with
+/// Asks the kernel to back the allocation `ptr..ptr + len` with
 /// transparent huge pages where it can (Linux; a no-op elsewhere, and when
 /// the kernel declines). A scan over codes then takes one TLB entry per
 /// 2 MiB instead of per 4 KiB, and the rescoring's scattered reads of
@@ -142,16 +142,12 @@ impl Store {
             if need > lines.len() {
                 let grow = need.max(lines.len() + lines.len() / 2);
                 if grow * 64 >= HUGE_FROM {
-                    // A new allocation, advised before its first touch, then
-                    // filled.
-                    let mut bigger = Vec::with_capacity(grow);
-                    advise_huge_pages(bigger.as_ptr() as *const u8, grow * 64);
-                    bigger.extend_from_slice(&lines[..]);
-                    bigger.resize(grow, Line([0; 64]));
-                    *lines = bigger;
-                } else {
-                    lines.resize(grow, Line([0; 64]));
+                    // Reserved first, so that the new lines are advised
+                    // before the zeros below first touch them.
+                    lines.reserve_exact(grow - lines.len());
+                    advise_huge_pages(lines.as_ptr() as *const u8, lines.capacity() * 64);
                 }
+                lines.resize(grow, Line([0; 64]));
             }
             // SAFETY: `lines` now holds at least `new_len` bytes, and `more`
             // cannot alias them (it is borrowed immutably from elsewhere).
