@@ -348,6 +348,7 @@ def run_end_to_end(smoke: bool, repeats: int) -> str:
     configs = [
         ("1 bit, oversample 10", {}, {"oversample": 10}),
         ("1 bit, oversample 20", {}, {"oversample": 20}),
+        ("1 bit, oversample 60", {}, {"oversample": 60}),
         ("1 bit, asymmetric, oversample 4", {}, {"asymmetric": True, "oversample": 4}),
         ("2 bits, oversample 10", {"bits": 2}, {"oversample": 10}),
         ("2 bits, asymmetric, oversample 4", {"bits": 2}, {"asymmetric": True, "oversample": 4}),
