@@ -406,16 +406,25 @@ mod x86 {
 
     /// Distances of the whole groups of eight rows of `db` into `out`;
     /// returns the number of rows done (a multiple of eight). No calls in
-    /// the loop, so the query vectors stay in registers.
+    /// the loop, so the query vectors stay in registers. With `stream`, each
+    /// group first prefetches the rows [`super::PREFETCH_BYTES`] ahead.
     ///
     /// # Safety
     /// As [`Rows8::sums`], and `out.len() >= db.len() / S`.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vpopcntdq")]
-    unsafe fn rows_groups<const S: usize>(k: &Rows8<S>, db: &[u64], out: &mut [u32]) -> usize {
+    unsafe fn rows_groups<const S: usize>(
+        k: &Rows8<S>,
+        db: &[u64],
+        out: &mut [u32],
+        stream: bool,
+    ) -> usize {
         let n = (db.len() / S).min(out.len());
         let mut i = 0;
         while i + 8 <= n {
+            if stream {
+                super::prefetch_ahead(&db[i * S..(i + 8) * S]);
+            }
             // SAFETY: rows i..i + 8 <= n lie in `db`; out[i..i + 8] in `out`.
             unsafe {
                 let d = _mm512_cvtepi64_epi32(k.sums(db.as_ptr().add(i * S)));
@@ -432,12 +441,12 @@ mod x86 {
     /// AVX-512F/BW/VBMI and VPOPCNTDQ are available, `q.len() == S` and
     /// `out.len() >= db.len() / S`.
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vpopcntdq,popcnt")]
-    pub unsafe fn rows_fill<const S: usize>(q: &[u64], db: &[u64], out: &mut [u32]) {
+    pub unsafe fn rows_fill<const S: usize>(q: &[u64], db: &[u64], out: &mut [u32], stream: bool) {
         let n = db.len() / S;
         assert!(q.len() == S && S <= 16 && out.len() >= n);
         // SAFETY: the features are available (caller), `q.len() == S <= 16`,
         // and `out` has a slot per row.
-        let mut i = unsafe { rows_groups(&Rows8::<S>::new(q), db, out) };
+        let mut i = unsafe { rows_groups(&Rows8::<S>::new(q), db, out, stream) };
         while i < n {
             out[i] = count_words(Op::Xor, q, &db[i * S..(i + 1) * S]);
             i += 1;
@@ -457,6 +466,7 @@ mod x86 {
         bound: u32,
         first: u64,
         out: &mut Vec<super::Neighbour>,
+        stream: bool,
     ) {
         const CHUNK: usize = 512;
         let n = db.len() / S;
@@ -470,7 +480,7 @@ mod x86 {
             let rows = CHUNK.min(n - start);
             let part = &db[start * S..(start + rows) * S];
             // SAFETY: as above; `buf` has CHUNK >= rows slots.
-            let mut done = unsafe { rows_groups(&k, part, &mut buf) };
+            let mut done = unsafe { rows_groups(&k, part, &mut buf, stream) };
             while done < rows {
                 buf[done] = count_words(Op::Xor, q, &part[done * S..(done + 1) * S]);
                 done += 1;
@@ -1066,7 +1076,7 @@ impl Kernel for Avx512 {
         unsafe { x86::count_avx512(x86::Op::Or, a, &b[..a.len()]) }
     }
     #[inline(always)]
-    fn xor_rows(self, q: &[u64], db: &[u64], out: &mut [u32], _stream: bool) -> bool {
+    fn xor_rows(self, q: &[u64], db: &[u64], out: &mut [u32], stream: bool) -> bool {
         if q.len() > 16 || !x86::has_vbmi() {
             return false;
         }
@@ -1075,22 +1085,22 @@ impl Kernel for Avx512 {
         // `out` has a slot per row (asserted inside).
         unsafe {
             match q.len() {
-                1 => x86::rows_fill::<1>(q, db, out),
-                2 => x86::rows_fill::<2>(q, db, out),
-                3 => x86::rows_fill::<3>(q, db, out),
-                4 => x86::rows_fill::<4>(q, db, out),
-                5 => x86::rows_fill::<5>(q, db, out),
-                6 => x86::rows_fill::<6>(q, db, out),
-                7 => x86::rows_fill::<7>(q, db, out),
-                8 => x86::rows_fill::<8>(q, db, out),
-                9 => x86::rows_fill::<9>(q, db, out),
-                10 => x86::rows_fill::<10>(q, db, out),
-                11 => x86::rows_fill::<11>(q, db, out),
-                12 => x86::rows_fill::<12>(q, db, out),
-                13 => x86::rows_fill::<13>(q, db, out),
-                14 => x86::rows_fill::<14>(q, db, out),
-                15 => x86::rows_fill::<15>(q, db, out),
-                16 => x86::rows_fill::<16>(q, db, out),
+                1 => x86::rows_fill::<1>(q, db, out, stream),
+                2 => x86::rows_fill::<2>(q, db, out, stream),
+                3 => x86::rows_fill::<3>(q, db, out, stream),
+                4 => x86::rows_fill::<4>(q, db, out, stream),
+                5 => x86::rows_fill::<5>(q, db, out, stream),
+                6 => x86::rows_fill::<6>(q, db, out, stream),
+                7 => x86::rows_fill::<7>(q, db, out, stream),
+                8 => x86::rows_fill::<8>(q, db, out, stream),
+                9 => x86::rows_fill::<9>(q, db, out, stream),
+                10 => x86::rows_fill::<10>(q, db, out, stream),
+                11 => x86::rows_fill::<11>(q, db, out, stream),
+                12 => x86::rows_fill::<12>(q, db, out, stream),
+                13 => x86::rows_fill::<13>(q, db, out, stream),
+                14 => x86::rows_fill::<14>(q, db, out, stream),
+                15 => x86::rows_fill::<15>(q, db, out, stream),
+                16 => x86::rows_fill::<16>(q, db, out, stream),
                 _ => return false,
             }
         }
@@ -1104,7 +1114,7 @@ impl Kernel for Avx512 {
         bound: u32,
         first: u64,
         out: &mut Vec<Neighbour>,
-        _stream: bool,
+        stream: bool,
     ) -> bool {
         if q.len() > 16 || !x86::has_vbmi() {
             return false;
@@ -1112,22 +1122,22 @@ impl Kernel for Avx512 {
         // SAFETY: as in `xor_rows`.
         unsafe {
             match q.len() {
-                1 => x86::rows_below::<1>(q, db, bound, first, out),
-                2 => x86::rows_below::<2>(q, db, bound, first, out),
-                3 => x86::rows_below::<3>(q, db, bound, first, out),
-                4 => x86::rows_below::<4>(q, db, bound, first, out),
-                5 => x86::rows_below::<5>(q, db, bound, first, out),
-                6 => x86::rows_below::<6>(q, db, bound, first, out),
-                7 => x86::rows_below::<7>(q, db, bound, first, out),
-                8 => x86::rows_below::<8>(q, db, bound, first, out),
-                9 => x86::rows_below::<9>(q, db, bound, first, out),
-                10 => x86::rows_below::<10>(q, db, bound, first, out),
-                11 => x86::rows_below::<11>(q, db, bound, first, out),
-                12 => x86::rows_below::<12>(q, db, bound, first, out),
-                13 => x86::rows_below::<13>(q, db, bound, first, out),
-                14 => x86::rows_below::<14>(q, db, bound, first, out),
-                15 => x86::rows_below::<15>(q, db, bound, first, out),
-                16 => x86::rows_below::<16>(q, db, bound, first, out),
+                1 => x86::rows_below::<1>(q, db, bound, first, out, stream),
+                2 => x86::rows_below::<2>(q, db, bound, first, out, stream),
+                3 => x86::rows_below::<3>(q, db, bound, first, out, stream),
+                4 => x86::rows_below::<4>(q, db, bound, first, out, stream),
+                5 => x86::rows_below::<5>(q, db, bound, first, out, stream),
+                6 => x86::rows_below::<6>(q, db, bound, first, out, stream),
+                7 => x86::rows_below::<7>(q, db, bound, first, out, stream),
+                8 => x86::rows_below::<8>(q, db, bound, first, out, stream),
+                9 => x86::rows_below::<9>(q, db, bound, first, out, stream),
+                10 => x86::rows_below::<10>(q, db, bound, first, out, stream),
+                11 => x86::rows_below::<11>(q, db, bound, first, out, stream),
+                12 => x86::rows_below::<12>(q, db, bound, first, out, stream),
+                13 => x86::rows_below::<13>(q, db, bound, first, out, stream),
+                14 => x86::rows_below::<14>(q, db, bound, first, out, stream),
+                15 => x86::rows_below::<15>(q, db, bound, first, out, stream),
+                16 => x86::rows_below::<16>(q, db, bound, first, out, stream),
                 _ => return false,
             }
         }
