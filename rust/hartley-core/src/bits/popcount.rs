@@ -66,8 +66,8 @@ pub trait Kernel: Copy + Send + Sync {
     /// rows at once, when the tier has one for this width. Returns `false`,
     /// having written nothing, when it has none; callers then count row by
     /// row. With `stream`, for rows read once from memory rather than from
-    /// cache, the kernel prefetches the rows a little ahead of those it
-    /// counts (see [`PREFETCH_BYTES`]).
+    /// cache, the kernel prefetches the rows [`PREFETCH_BYTES`] ahead of
+    /// those it counts.
     #[inline(always)]
     fn xor_rows(self, _q: &[u64], _db: &[u64], _out: &mut [u32], _stream: bool) -> bool {
         false
