@@ -341,12 +341,9 @@ impl PyBinaryIndex {
             }
             index.search(&queries, &opts, t, c)
         };
-        // Checked for its size without the GIL, as every lock is taken.
-        let scanned = py.detach(|| {
-            inner
-                .read()
-                .map_or(0, |i| i.len().saturating_mul(code_bytes(i.n_bits())))
-        });
+        let scanned = self
+            .read(py, |i| i.len().saturating_mul(code_bytes(i.n_bits())))
+            .unwrap_or(0);
         let results = if !progress && scanned.saturating_mul(n) <= INLINE_BYTES {
             run_here(py, "search", work)?
         } else {
@@ -364,11 +361,8 @@ impl PyBinaryIndex {
     }
 
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        let inner = &self.inner;
-        py.detach(|| {
-            let index = inner.read().map_err(|_| poisoned())?;
-            io::save(&index, &path).map_err(to_py)
-        })
+        self.read(py, |index| io::save(index, &path))?
+            .map_err(to_py)
     }
 
     #[staticmethod]
