@@ -62,7 +62,8 @@ fn bits(mut m: Mask) -> impl Iterator<Item = usize> {
 }
 
 /// Sixteen `f64` lanes and the arithmetic the group queries need: a
-/// portable version, left to the compiler's vectoriser, and an AVX-512 one.
+/// portable version, left to the compiler's vectoriser, an AVX2 one and an
+/// AVX-512 one.
 /// Values come from [`Vec16::load`] and [`Vec16::splat`], which take a
 /// token that exists only where the instructions do.
 trait Vec16: Copy {
@@ -148,6 +149,123 @@ impl Vec16 for Portable {
 mod x86 {
     use super::{Mask, Vec16, V};
     use std::arch::x86_64::*;
+
+    /// Proof that AVX2 is available.
+    #[derive(Clone, Copy)]
+    pub(super) struct Avx2(());
+
+    impl Avx2 {
+        /// # Safety
+        /// The CPU supports AVX2.
+        pub(super) unsafe fn new() -> Self {
+            Avx2(())
+        }
+    }
+
+    /// Four 256-bit vectors. A value exists only where an [`Avx2`] token
+    /// does, which makes every operation on it sound. Comparisons pack
+    /// their lanes with `vmovmskpd`, which the portable code's bit-by-bit
+    /// mask does not compile to.
+    #[derive(Clone, Copy)]
+    pub(super) struct Ymm([__m256d; 4]);
+
+    macro_rules! four {
+        ($f:ident, $($v:expr),*) => {
+            // SAFETY: a `Ymm` exists, so AVX2 is available.
+            unsafe {
+                Ymm([
+                    $f($($v.0[0]),*),
+                    $f($($v.0[1]),*),
+                    $f($($v.0[2]),*),
+                    $f($($v.0[3]),*),
+                ])
+            }
+        };
+    }
+
+    /// The lanes of four comparison results as one mask.
+    #[inline(always)]
+    fn pack(c: [__m256d; 4]) -> Mask {
+        // SAFETY: called on values of a `Ymm`, so AVX2 is available.
+        unsafe {
+            _mm256_movemask_pd(c[0]) as Mask
+                | (_mm256_movemask_pd(c[1]) as Mask) << 4
+                | (_mm256_movemask_pd(c[2]) as Mask) << 8
+                | (_mm256_movemask_pd(c[3]) as Mask) << 12
+        }
+    }
+
+    impl Vec16 for Ymm {
+        type Token = Avx2;
+        #[inline(always)]
+        fn load(_: Avx2, p: &V) -> Self {
+            // SAFETY: the token proves AVX2; the four loads lie in `p`.
+            unsafe {
+                Ymm([
+                    _mm256_loadu_pd(p.as_ptr()),
+                    _mm256_loadu_pd(p.as_ptr().add(4)),
+                    _mm256_loadu_pd(p.as_ptr().add(8)),
+                    _mm256_loadu_pd(p.as_ptr().add(12)),
+                ])
+            }
+        }
+        #[inline(always)]
+        fn splat(_: Avx2, v: f64) -> Self {
+            // SAFETY: the token proves AVX2.
+            let x = unsafe { _mm256_set1_pd(v) };
+            Ymm([x; 4])
+        }
+        #[inline(always)]
+        fn sub(self, o: Self) -> Self {
+            four!(_mm256_sub_pd, self, o)
+        }
+        #[inline(always)]
+        fn add(self, o: Self) -> Self {
+            four!(_mm256_add_pd, self, o)
+        }
+        #[inline(always)]
+        fn mul(self, o: Self) -> Self {
+            four!(_mm256_mul_pd, self, o)
+        }
+        #[inline(always)]
+        fn max(self, o: Self) -> Self {
+            // vmaxpd returns its second operand unless the first is greater.
+            four!(_mm256_max_pd, self, o)
+        }
+        #[inline(always)]
+        fn abs(self) -> Self {
+            // SAFETY: a `Ymm` exists, so AVX2 is available.
+            let sign = unsafe { _mm256_set1_pd(-0.0) };
+            let clear = |x| {
+                // SAFETY: as above.
+                unsafe { _mm256_andnot_pd(sign, x) }
+            };
+            Ymm(self.0.map(clear))
+        }
+        #[inline(always)]
+        fn lt(self, o: Self) -> Mask {
+            // SAFETY: a `Ymm` exists, so AVX2 is available.
+            pack(std::array::from_fn(|i| unsafe {
+                _mm256_cmp_pd::<_CMP_LT_OQ>(self.0[i], o.0[i])
+            }))
+        }
+        #[inline(always)]
+        fn le(self, o: Self) -> Mask {
+            // SAFETY: as in `lt`.
+            pack(std::array::from_fn(|i| unsafe {
+                _mm256_cmp_pd::<_CMP_LE_OQ>(self.0[i], o.0[i])
+            }))
+        }
+        #[inline(always)]
+        fn store(self, p: &mut V) {
+            // SAFETY: as in `lt`; the four stores lie in `p`.
+            unsafe {
+                for (i, x) in self.0.iter().enumerate() {
+                    _mm256_storeu_pd(p.as_mut_ptr().add(4 * i), *x);
+                }
+            }
+        }
+    }
 
     /// Proof that AVX-512F is available.
     #[derive(Clone, Copy)]
@@ -631,7 +749,9 @@ macro_rules! tiered {
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma,popcnt")]
             fn avx2<N: Norm>($($a: $t),*) {
-                $inner::<Portable, N>((), $($a),*)
+                // SAFETY: this function runs only where AVX2 is.
+                let tok = unsafe { x86::Avx2::new() };
+                $inner::<x86::Ymm, N>(tok, $($a),*)
             }
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,avx2,fma,popcnt")]
