@@ -106,6 +106,12 @@ pub struct KdTree {
     axis: Vec<u32>,
     /// Per node, the longest side of its box.
     extent: Vec<f64>,
+    /// The leaves' points lane-wise in single precision, as offsets from the
+    /// centre of the root box, for the max-norm filter of the leaf-group
+    /// queries (empty when the filter is off, see [`lanes::Filter`]).
+    lanes32: Vec<f32>,
+    /// Bound on the error of a max-norm distance computed from `lanes32`.
+    slack32: f64,
 }
 
 impl KdTree {
@@ -185,12 +191,15 @@ impl KdTree {
                     .unwrap_or(0) as u32
             })
             .collect();
-        let extent = (0..n_nodes)
+        let extent: Vec<f64> = (0..n_nodes)
             .map(|node| {
                 let (lo, hi) = corner(node);
                 lo.iter().zip(hi).fold(0.0f64, |e, (l, h)| e.max(h - l))
             })
             .collect();
+        let (lanes32, slack32) =
+            lanes::Filter::build(&lanes, &bounds[..2 * dim], &extent[first_leaf..])
+                .map_or((Vec::new(), 0.0), |f| (f.lanes, f.slack));
         KdTree {
             dim,
             pts,
@@ -202,7 +211,17 @@ impl KdTree {
             lanes,
             axis,
             extent,
+            lanes32,
+            slack32,
         }
+    }
+
+    /// The single-precision lane-wise block of leaf node `leaf`.
+    #[inline(always)]
+    fn lane_block32(&self, leaf: usize) -> &[f32] {
+        let w = self.dim * lanes::LANES;
+        let l = leaf - self.first_leaf;
+        &self.lanes32[l * w..(l + 1) * w]
     }
 
     /// The lane-wise block of leaf node `leaf`.

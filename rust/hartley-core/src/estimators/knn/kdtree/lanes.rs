@@ -68,6 +68,8 @@ fn bits(mut m: Mask) -> impl Iterator<Item = usize> {
 /// token that exists only where the instructions do.
 trait Vec16: Copy {
     type Token: Copy;
+    /// The single-precision lanes of the same tier.
+    type F: Vec16f<Token = Self::Token>;
     fn load(tok: Self::Token, p: &V) -> Self;
     fn splat(tok: Self::Token, v: f64) -> Self;
     fn sub(self, o: Self) -> Self;
@@ -97,6 +99,7 @@ struct Portable(V);
 
 impl Vec16 for Portable {
     type Token = ();
+    type F = Portable32;
     #[inline(always)]
     fn load(_: (), p: &V) -> Self {
         Portable(*p)
@@ -145,9 +148,148 @@ impl Vec16 for Portable {
     }
 }
 
+/// Sixteen `f32` lanes: what the max-norm filter needs.
+trait Vec16f: Copy {
+    type Token: Copy;
+    fn load(tok: Self::Token, p: &F) -> Self;
+    fn splat(tok: Self::Token, v: f32) -> Self;
+    /// `|self - o|`.
+    fn gap(self, o: Self) -> Self;
+    /// `self > o ? self : o` (operands never NaN).
+    fn max(self, o: Self) -> Self;
+    fn lt(self, o: Self) -> Mask;
+    fn le(self, o: Self) -> Mask;
+}
+
+type F = [f32; LANES];
+
+#[derive(Clone, Copy)]
+struct Portable32(F);
+
+impl Vec16f for Portable32 {
+    type Token = ();
+    #[inline(always)]
+    fn load(_: (), p: &F) -> Self {
+        Portable32(*p)
+    }
+    #[inline(always)]
+    fn splat(_: (), v: f32) -> Self {
+        Portable32([v; LANES])
+    }
+    #[inline(always)]
+    fn gap(self, o: Self) -> Self {
+        Portable32(std::array::from_fn(|t| (self.0[t] - o.0[t]).abs()))
+    }
+    #[inline(always)]
+    fn max(self, o: Self) -> Self {
+        Portable32(std::array::from_fn(|t| {
+            if self.0[t] > o.0[t] {
+                self.0[t]
+            } else {
+                o.0[t]
+            }
+        }))
+    }
+    #[inline(always)]
+    fn lt(self, o: Self) -> Mask {
+        mask_of(|t| self.0[t] < o.0[t])
+    }
+    #[inline(always)]
+    fn le(self, o: Self) -> Mask {
+        mask_of(|t| self.0[t] <= o.0[t])
+    }
+}
+
+/// The smallest `f32` at least `x`.
+#[inline(always)]
+fn up32(x: f64) -> f32 {
+    let y = x as f32;
+    if (y as f64) < x {
+        y.next_up()
+    } else {
+        y
+    }
+}
+
+/// The largest `f32` at most `x`.
+#[inline(always)]
+fn down32(x: f64) -> f32 {
+    let y = x as f32;
+    if (y as f64) > x {
+        y.next_down()
+    } else {
+        y
+    }
+}
+
+/// A cheap first pass for max-norm queries: the points again in single
+/// precision, as offsets from a centre `c` (the root box's), with a bound
+/// `slack` on how far a max-norm distance computed from them can lie from
+/// the exact one. A leaf whose single-precision distances settle a query
+/// beyond that slack (no point can enter the k best; every point is surely
+/// inside or surely outside the counting ball) costs half the vector work;
+/// any other falls back to the exact double-precision pass, so results are
+/// unchanged.
+///
+/// The bound: with `A` the largest `|p_j - c_j|` over the points, each
+/// offset carries a relative error below `2^-24` from its rounding to
+/// single precision (and `2^-53` from the subtraction before), and the
+/// single-precision difference of two offsets another `2^-24` of at most
+/// `2 A`; so a coordinate gap is off by less than `4.01 * 2^-24 * A`, and
+/// so is the maximum over coordinates. `slack = 2^-21 A` doubles that.
+pub(super) struct Filter {
+    pub(super) lanes: Vec<f32>,
+    pub(super) slack: f64,
+}
+
+impl Filter {
+    /// The filter for the lane-wise points `lanes` (the root box `root`,
+    /// lower corner then upper, and the leaves' longest sides `leaf_extent`),
+    /// or `None` where it would not pay: where the slack is not below a
+    /// ten-thousandth of the typical leaf's side (points spread over many
+    /// orders of magnitude, or heavily tied), or single precision cannot
+    /// hold the offsets.
+    pub(super) fn build(lanes: &[f64], root: &[f64], leaf_extent: &[f64]) -> Option<Filter> {
+        use rayon::prelude::*;
+        let dim = root.len() / 2;
+        let (lo, hi) = root.split_at(dim);
+        let centre: Vec<f64> = lo.iter().zip(hi).map(|(l, h)| 0.5 * l + 0.5 * h).collect();
+        let reach = lo
+            .iter()
+            .zip(hi)
+            .zip(&centre)
+            .fold(0.0f64, |a, ((l, h), c)| a.max(h - c).max(c - l));
+        // A hair above the largest offset, whatever the rounding above.
+        let reach = reach * (1.0 + 1e-12);
+        let slack = reach * 2f64.powi(-21);
+        if !(1e-20..=1e30).contains(&reach) || leaf_extent.is_empty() {
+            return None;
+        }
+        let mut sides = leaf_extent.to_vec();
+        let mid = sides.len() / 2;
+        let typical = *sides.select_nth_unstable_by(mid, f64::total_cmp).1;
+        if slack >= 1e-4 * typical || typical.is_nan() {
+            return None;
+        }
+        let mut out = vec![f32::INFINITY; lanes.len()];
+        out.par_chunks_mut(dim * LANES)
+            .zip(lanes.par_chunks(dim * LANES))
+            .for_each(|(o, l)| {
+                for (j, (o, l)) in o.chunks_mut(LANES).zip(l.chunks(LANES)).enumerate() {
+                    for (o, &v) in o.iter_mut().zip(l) {
+                        if v.is_finite() {
+                            *o = (v - centre[j]) as f32;
+                        }
+                    }
+                }
+            });
+        Some(Filter { lanes: out, slack })
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Mask, Vec16, V};
+    use super::{Mask, Vec16, Vec16f, F, V};
     use std::arch::x86_64::*;
 
     /// Proof that AVX2 is available.
@@ -195,8 +337,73 @@ mod x86 {
         }
     }
 
+    /// Two 256-bit vectors of `f32`, under the same token as [`Ymm`].
+    #[derive(Clone, Copy)]
+    pub(super) struct Ymm32([__m256; 2]);
+
+    impl Vec16f for Ymm32 {
+        type Token = Avx2;
+        #[inline(always)]
+        fn load(_: Avx2, p: &F) -> Self {
+            // SAFETY: the token proves AVX2; both loads lie in `p`.
+            unsafe {
+                Ymm32([
+                    _mm256_loadu_ps(p.as_ptr()),
+                    _mm256_loadu_ps(p.as_ptr().add(8)),
+                ])
+            }
+        }
+        #[inline(always)]
+        fn splat(_: Avx2, v: f32) -> Self {
+            // SAFETY: the token proves AVX2.
+            let x = unsafe { _mm256_set1_ps(v) };
+            Ymm32([x; 2])
+        }
+        #[inline(always)]
+        fn gap(self, o: Self) -> Self {
+            // SAFETY: a `Ymm32` exists, so AVX2 is available.
+            unsafe {
+                let sign = _mm256_set1_ps(-0.0);
+                Ymm32([
+                    _mm256_andnot_ps(sign, _mm256_sub_ps(self.0[0], o.0[0])),
+                    _mm256_andnot_ps(sign, _mm256_sub_ps(self.0[1], o.0[1])),
+                ])
+            }
+        }
+        #[inline(always)]
+        fn max(self, o: Self) -> Self {
+            // SAFETY: as in `gap`; vmaxps returns its second operand unless
+            // the first is greater.
+            unsafe {
+                Ymm32([
+                    _mm256_max_ps(self.0[0], o.0[0]),
+                    _mm256_max_ps(self.0[1], o.0[1]),
+                ])
+            }
+        }
+        #[inline(always)]
+        fn lt(self, o: Self) -> Mask {
+            // SAFETY: as in `gap`.
+            unsafe {
+                _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LT_OQ>(self.0[0], o.0[0])) as Mask
+                    | (_mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LT_OQ>(self.0[1], o.0[1])) as Mask)
+                        << 8
+            }
+        }
+        #[inline(always)]
+        fn le(self, o: Self) -> Mask {
+            // SAFETY: as in `gap`.
+            unsafe {
+                _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(self.0[0], o.0[0])) as Mask
+                    | (_mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(self.0[1], o.0[1])) as Mask)
+                        << 8
+            }
+        }
+    }
+
     impl Vec16 for Ymm {
         type Token = Avx2;
+        type F = Ymm32;
         #[inline(always)]
         fn load(_: Avx2, p: &V) -> Self {
             // SAFETY: the token proves AVX2; the four loads lie in `p`.
@@ -291,8 +498,48 @@ mod x86 {
         };
     }
 
+    /// One 512-bit vector of `f32`, under the same token as [`Zmm`].
+    #[derive(Clone, Copy)]
+    pub(super) struct Zmm32(__m512);
+
+    impl Vec16f for Zmm32 {
+        type Token = Avx512;
+        #[inline(always)]
+        fn load(_: Avx512, p: &F) -> Self {
+            // SAFETY: the token proves AVX-512F; the load lies in `p`.
+            unsafe { Zmm32(_mm512_loadu_ps(p.as_ptr())) }
+        }
+        #[inline(always)]
+        fn splat(_: Avx512, v: f32) -> Self {
+            // SAFETY: the token proves AVX-512F.
+            unsafe { Zmm32(_mm512_set1_ps(v)) }
+        }
+        #[inline(always)]
+        fn gap(self, o: Self) -> Self {
+            // SAFETY: a `Zmm32` exists, so AVX-512F is available.
+            unsafe { Zmm32(_mm512_abs_ps(_mm512_sub_ps(self.0, o.0))) }
+        }
+        #[inline(always)]
+        fn max(self, o: Self) -> Self {
+            // SAFETY: as in `gap`; vmaxps returns its second operand unless
+            // the first is greater.
+            unsafe { Zmm32(_mm512_max_ps(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn lt(self, o: Self) -> Mask {
+            // SAFETY: as in `gap`.
+            unsafe { _mm512_cmp_ps_mask::<_CMP_LT_OQ>(self.0, o.0) as Mask }
+        }
+        #[inline(always)]
+        fn le(self, o: Self) -> Mask {
+            // SAFETY: as in `gap`.
+            unsafe { _mm512_cmp_ps_mask::<_CMP_LE_OQ>(self.0, o.0) as Mask }
+        }
+    }
+
     impl Vec16 for Zmm {
         type Token = Avx512;
+        type F = Zmm32;
         #[inline(always)]
         fn load(_: Avx512, p: &V) -> Self {
             // SAFETY: the token proves AVX-512F; both loads lie in `p`.
@@ -390,17 +637,50 @@ struct Group<'a, L: Vec16> {
     tree: &'a KdTree,
     tok: L::Token,
     q: [V; MAX_TREE_DIM],
+    /// The queries in single precision, when the filter is used.
+    q32: [F; MAX_TREE_DIM],
+    /// Whether the max-norm filter is used.
+    filter: bool,
 }
 
 impl<'a, L: Vec16> Group<'a, L> {
     #[inline(always)]
-    fn load(tree: &'a KdTree, tok: L::Token, leaf: usize) -> Self {
+    fn load<N: Norm>(tree: &'a KdTree, tok: L::Token, leaf: usize) -> Self {
         let mut q = [[0.0; LANES]; MAX_TREE_DIM];
         let block = tree.lane_block(leaf);
         for (j, row) in q.iter_mut().take(tree.dim).enumerate() {
             row.copy_from_slice(&block[j * LANES..(j + 1) * LANES]);
         }
-        Group { tree, tok, q }
+        let filter = N::IS_MAX && !tree.lanes32.is_empty();
+        let mut q32 = [[0.0; LANES]; MAX_TREE_DIM];
+        if filter {
+            let block = tree.lane_block32(leaf);
+            for (j, row) in q32.iter_mut().take(tree.dim).enumerate() {
+                row.copy_from_slice(&block[j * LANES..(j + 1) * LANES]);
+            }
+        }
+        Group {
+            tree,
+            tok,
+            q,
+            q32,
+            filter,
+        }
+    }
+
+    /// Max-norm distances in single precision from query `t` to the points
+    /// of leaf `leaf` (`+inf` in unused slots), within `slack32` of the
+    /// exact ones.
+    #[inline(always)]
+    fn to_leaf32(&self, leaf: usize, t: usize) -> L::F {
+        let block = self.tree.lane_block32(leaf);
+        let mut acc = L::F::splat(self.tok, 0.0);
+        for (j, p) in block.chunks_exact(LANES).enumerate() {
+            let p: &F = p.try_into().expect("blocks are whole rows of lanes");
+            let d = L::F::splat(self.tok, self.q32[j][t]).gap(L::F::load(self.tok, p));
+            acc = d.max(acc);
+        }
+        acc
     }
 
     #[inline(always)]
@@ -486,15 +766,21 @@ struct Best {
     dist: Vec<f64>,
     pos: Vec<u32>,
     worst: V,
+    /// Per lane, a single-precision distance from which on a point lies at
+    /// least `worst` away (for the filter with error bound `slack`).
+    bound: F,
+    slack: f64,
 }
 
 impl Best {
-    fn new(k: usize) -> Self {
+    fn new(k: usize, slack: f64) -> Self {
         Best {
             k,
             dist: vec![f64::INFINITY; LANES * k],
             pos: vec![u32::MAX; LANES * k],
             worst: [f64::INFINITY; LANES],
+            bound: [f32::INFINITY; LANES],
+            slack,
         }
     }
 
@@ -502,6 +788,7 @@ impl Best {
         self.dist.fill(f64::INFINITY);
         self.pos.fill(u32::MAX);
         self.worst = [f64::INFINITY; LANES];
+        self.bound = [f32::INFINITY; LANES];
     }
 
     #[inline(always)]
@@ -518,6 +805,7 @@ impl Best {
         dist[j] = d;
         pos[j] = p;
         self.worst[t] = dist[k - 1];
+        self.bound[t] = up32((dist[k - 1] + self.slack).next_up());
     }
 }
 
@@ -540,6 +828,16 @@ impl<L: Vec16> KnnWalk<'_, L> {
     fn scan<N: Norm>(&mut self, leaf: usize, m: Mask, own: bool) {
         let start = self.g.tree.range(leaf).0 as u32;
         for t in bits(m) {
+            if self.g.filter {
+                let bound = L::F::splat(self.g.tok, self.best.bound[t]);
+                let mut near = self.g.to_leaf32(leaf, t).lt(bound);
+                if own {
+                    near &= !(1 << t);
+                }
+                if near == 0 {
+                    continue;
+                }
+            }
             let dv = self.g.to_leaf::<N>(leaf, t);
             let mut hits = dv.lt(self.g.splat(self.best.worst[t]));
             if own {
@@ -634,14 +932,14 @@ impl<L: Vec16> KnnWalk<'_, L> {
 fn knn_block<L: Vec16, N: Norm>(tok: L::Token, tree: &KdTree, first: usize, bests: &mut [KBest]) {
     let end = first + bests.len();
     let k = bests[0].dist.len();
-    let mut best = Best::new(k);
+    let mut best = Best::new(k, tree.slack32);
     let mut stack = Vec::with_capacity(STACK);
     for leaf in tree.leaf_of(first)..=tree.leaf_of(end - 1) {
         let (ls, le) = tree.range(leaf);
         let (lo, hi) = (ls.max(first), le.min(end));
         best.clear();
         let mut walk = KnnWalk {
-            g: Group::<L>::load(tree, tok, leaf),
+            g: Group::<L>::load::<N>(tree, tok, leaf),
             best: &mut best,
             stack: &mut stack,
         };
@@ -659,6 +957,10 @@ fn knn_block<L: Vec16, N: Norm>(tok: L::Token, tree: &KdTree, first: usize, best
 struct CountWalk<'a, L: Vec16> {
     g: Group<'a, L>,
     r: V,
+    /// Per lane, single-precision distances at most `inner` are surely
+    /// within the radius, and those above `outer` surely beyond it.
+    inner: F,
+    outer: F,
     count: [u32; LANES],
     stack: &'a mut Vec<(usize, Mask, L)>,
 }
@@ -697,6 +999,15 @@ impl<L: Vec16> CountWalk<'_, L> {
                     let (s, e) = tree.range(leaf);
                     let filled = span(0, e - s);
                     for t in bits(m) {
+                        if self.g.filter {
+                            let d = self.g.to_leaf32(leaf, t);
+                            let surely = d.le(L::F::splat(self.g.tok, self.inner[t])) & filled;
+                            let maybe = d.le(L::F::splat(self.g.tok, self.outer[t])) & filled;
+                            if surely == maybe {
+                                self.count[t] += surely.count_ones();
+                                continue;
+                            }
+                        }
                         let inside = self.g.to_leaf::<N>(leaf, t).le(self.g.splat(self.r[t]));
                         self.count[t] += (inside & filled).count_ones();
                     }
@@ -726,9 +1037,12 @@ fn count_block<L: Vec16, N: Norm>(
         let (lo, hi) = (ls.max(first), le.min(end));
         let mut r = [f64::NEG_INFINITY; LANES];
         r[lo - ls..hi - ls].copy_from_slice(&radii[lo - first..hi - first]);
+        let slack = tree.slack32;
         let mut walk = CountWalk {
-            g: Group::<L>::load(tree, tok, leaf),
+            g: Group::<L>::load::<N>(tree, tok, leaf),
             r,
+            inner: r.map(|r| down32((r - slack).next_down())),
+            outer: r.map(|r| up32((r + slack).next_up())),
             count: [0; LANES],
             stack: &mut stack,
         };
@@ -898,6 +1212,111 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Runs the max-norm queries of every tier on `tree`, checks them
+    /// against brute force, and returns them.
+    fn max_norm_results(tree: &KdTree, k: usize, radii: &[f64]) -> Vec<(Vec<f64>, Vec<u32>)> {
+        let n = tree.len();
+        simd::available()
+            .into_iter()
+            .map(|level| {
+                check_knn::<MaxNorm>(tree, k, level, 0, n);
+                check_counts::<MaxNorm>(tree, level, 0, radii);
+                let mut bests = vec![KBest::new(k); n];
+                knn_leaves::<MaxNorm>(level, tree, 0, &mut bests);
+                let mut counts = vec![0u32; n];
+                count_leaves::<MaxNorm>(level, tree, 0, radii, &mut counts);
+                (bests.iter().flat_map(|b| b.dist.clone()).collect(), counts)
+            })
+            .collect()
+    }
+
+    /// Radii at, and a hair either side of, each point's neighbour
+    /// distances, and at the filter's error bound from them.
+    fn boundary_radii(tree: &KdTree, rng: &mut Xoshiro256PlusPlus) -> Vec<f64> {
+        (0..tree.len())
+            .map(|i| {
+                let own = others::<MaxNorm>(tree, i);
+                let d = own[rng.random_range(0..own.len().min(40))];
+                match rng.random_range(0..6) {
+                    0 => d,
+                    1 => d.next_up(),
+                    2 => d.next_down(),
+                    3 => d + tree.slack32,
+                    4 => (d - tree.slack32).max(0.0),
+                    _ => d * 0.5,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn max_norm_filter_changes_no_result() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        for &(n, d, kind) in &[(3000, 6, 0), (2000, 2, 2), (1500, 10, 0)] {
+            let pts = points(kind, n, d, (n + d) as u64);
+            let mut tree = KdTree::build(pts, d, false);
+            assert!(!tree.lanes32.is_empty(), "filter on for n {n} d {d}");
+            let radii = boundary_radii(&tree, &mut rng);
+            let with = max_norm_results(&tree, 4, &radii);
+            tree.lanes32.clear();
+            assert_eq!(with, max_norm_results(&tree, 4, &radii), "n {n} d {d}");
+        }
+    }
+
+    #[test]
+    fn max_norm_filter_is_exact_on_near_ties() {
+        // Spread points, and tight clusters whose members differ by a few
+        // multiples of the filter's error bound: many single-precision
+        // distances then fall within it of the exact ones.
+        let (n, d) = (2400, 5);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+        let mut pts = points(0, n, d, 21);
+        let reach = 4.0 * (1.0 + 1e-12);
+        let slack = reach * 2f64.powi(-21);
+        for c in 0..60 {
+            let centre: Vec<f64> = pts[c * 40 * d..c * 40 * d + d].to_vec();
+            for m in 1..8 {
+                let row = (c * 40 + m) * d;
+                for j in 0..d {
+                    let step = rng.random_range(-3i32..=3) as f64;
+                    pts[row + j] = centre[j] + step * slack * (0.5 + m as f64 / 4.0);
+                }
+            }
+        }
+        let mut tree = KdTree::build(pts, d, false);
+        assert!(!tree.lanes32.is_empty());
+        let radii = boundary_radii(&tree, &mut rng);
+        let with = max_norm_results(&tree, 3, &radii);
+        tree.lanes32.clear();
+        assert_eq!(with, max_norm_results(&tree, 3, &radii));
+    }
+
+    #[test]
+    fn max_norm_filter_stays_off_where_it_cannot_help() {
+        // Ties broken by a tiny jitter: most leaves lie inside one tie.
+        let tied: Vec<f64> = points(0, 4000, 3, 4)
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ((i / 3 % 8) >> (i % 3) & 1) as f64 + 1e-10 * e)
+            .collect();
+        let tree = KdTree::build(tied, 3, false);
+        assert!(tree.lanes32.is_empty());
+        // A cloud far smaller than the spread of the points.
+        let mut pts = points(0, 800, 3, 5);
+        for (i, v) in pts.iter_mut().enumerate() {
+            *v = if i < 3 { 1e9 } else { 1.0 + *v * 1e-6 };
+        }
+        let tree = KdTree::build(pts, 3, false);
+        assert!(tree.lanes32.is_empty());
+        // Offsets beyond single precision.
+        let tree = KdTree::build(
+            points(0, 800, 3, 6).iter().map(|v| v * 1e40).collect(),
+            3,
+            false,
+        );
+        assert!(tree.lanes32.is_empty());
     }
 
     #[test]
