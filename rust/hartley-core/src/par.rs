@@ -209,18 +209,31 @@ pub fn par_block_sum(
     ctl: &Control,
     f: impl Fn(std::ops::Range<usize>) -> f64 + Sync,
 ) -> Result<f64> {
+    par_part_sum(n.div_ceil(block), ctl, |c| {
+        let lo = c * block;
+        let hi = (lo + block).min(n);
+        (f(lo..hi), (hi - lo) as u64)
+    })
+}
+
+/// Sums `f(part).0` over the parts `0..n_parts` in parallel,
+/// deterministically (added in part order, whatever the thread count), for
+/// work cut into parts other than ranges of indices. Polls `ctl` once per
+/// part and advances its progress by `f(part).1` units.
+pub fn par_part_sum(
+    n_parts: usize,
+    ctl: &Control,
+    f: impl Fn(usize) -> (f64, u64) + Sync,
+) -> Result<f64> {
     use rayon::prelude::*;
-    let n_blocks = n.div_ceil(block);
-    let partial: Vec<Option<f64>> = (0..n_blocks)
+    let partial: Vec<Option<f64>> = (0..n_parts)
         .into_par_iter()
         .map(|c| {
             if ctl.is_cancelled() {
                 return None;
             }
-            let lo = c * block;
-            let hi = (lo + block).min(n);
-            let s = f(lo..hi);
-            ctl.advance((hi - lo) as u64);
+            let (s, units) = f(c);
+            ctl.advance(units);
             Some(s)
         })
         .collect();
