@@ -9,7 +9,10 @@
 //! Every lane makes the decisions a single-query descent makes (prune a box
 //! by a lower bound on its distance, count a whole box by an upper bound),
 //! from bounds that are exact in floating point, so the results are those
-//! of a brute-force scan evaluating the same distances.
+//! of a brute-force scan evaluating the same distances. Under the max-norm
+//! a leaf is first compared in single precision ([`Filter`]), which decides
+//! it only where its error bound proves the double-precision pass would
+//! decide the same.
 
 use super::{node_range, KdTree};
 use crate::estimators::knn::{KBest, Norm, MAX_TREE_DIM};
