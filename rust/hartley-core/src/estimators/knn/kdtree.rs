@@ -107,10 +107,10 @@ pub struct KdTree {
     /// Per node, the longest side of its box.
     extent: Vec<f64>,
     /// The leaves' points lane-wise in single precision, as offsets from the
-    /// centre of the root box, for the max-norm filter of the leaf-group
-    /// queries (empty when the filter is off, see [`lanes::Filter`]).
+    /// centre of the root box, for the filter of the leaf-group queries
+    /// (empty when the filter is off, see [`lanes::Filter`]).
     lanes32: Vec<f32>,
-    /// Bound on the error of a max-norm distance computed from `lanes32`.
+    /// Bound on the error of a coordinate gap computed from `lanes32`.
     slack32: f64,
 }
 

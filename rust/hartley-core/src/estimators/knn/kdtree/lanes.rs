@@ -9,9 +9,9 @@
 //! Every lane makes the decisions a single-query descent makes (prune a box
 //! by a lower bound on its distance, count a whole box by an upper bound),
 //! from bounds that are exact in floating point, so the results are those
-//! of a brute-force scan evaluating the same distances. Under the max-norm
-//! a leaf is first compared in single precision ([`Filter`]), which decides
-//! it only where its error bound proves the double-precision pass would
+//! of a brute-force scan evaluating the same distances. A leaf is first
+//! compared in single precision ([`Filter`]), which decides it only where
+//! its error bound ([`Margin`]) proves the double-precision pass would
 //! decide the same.
 
 use super::{node_range, KdTree};
@@ -151,7 +151,7 @@ impl Vec16 for Portable {
     }
 }
 
-/// Sixteen `f32` lanes: what the max-norm filter needs.
+/// Sixteen `f32` lanes: what the filter needs.
 trait Vec16f: Copy {
     type Token: Copy;
     fn load(tok: Self::Token, p: &F) -> Self;
@@ -160,8 +160,20 @@ trait Vec16f: Copy {
     fn gap(self, o: Self) -> Self;
     /// `self > o ? self : o` (operands never NaN).
     fn max(self, o: Self) -> Self;
+    fn add(self, o: Self) -> Self;
+    fn mul(self, o: Self) -> Self;
     fn lt(self, o: Self) -> Mask;
     fn le(self, o: Self) -> Mask;
+
+    /// Folds coordinate gaps `diff` into reduced distances under `N`.
+    #[inline(always)]
+    fn fold<N: Norm>(self, diff: Self) -> Self {
+        if N::IS_MAX {
+            diff.max(self)
+        } else {
+            self.add(diff.mul(diff))
+        }
+    }
 }
 
 type F = [f32; LANES];
@@ -192,6 +204,14 @@ impl Vec16f for Portable32 {
                 o.0[t]
             }
         }))
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        Portable32(std::array::from_fn(|t| self.0[t] + o.0[t]))
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        Portable32(std::array::from_fn(|t| self.0[t] * o.0[t]))
     }
     #[inline(always)]
     fn lt(self, o: Self) -> Mask {
@@ -225,21 +245,22 @@ fn down32(x: f64) -> f32 {
     }
 }
 
-/// A cheap first pass for max-norm queries: the points again in single
+/// A cheap first pass for the leaf scans: the points again in single
 /// precision, as offsets from a centre `c` (the root box's), with a bound
-/// `slack` on how far a max-norm distance computed from them can lie from
-/// the exact one. A leaf whose single-precision distances settle a query
-/// beyond that slack (no point can enter the k best; every point is surely
-/// inside or surely outside the counting ball) costs half the vector work;
-/// any other falls back to the exact double-precision pass, so results are
-/// unchanged.
+/// `slack` on how far a coordinate gap computed from them can lie from the
+/// exact one (from which [`Margin`] bounds the distances of each norm). A
+/// leaf whose single-precision distances settle a query beyond that bound
+/// (no point can enter the k best; every point is surely inside or surely
+/// outside the counting ball) costs half the vector work; any other falls
+/// back to the exact double-precision pass, so results are unchanged.
 ///
 /// The bound: with `A` the largest `|p_j - c_j|` over the points, each
 /// offset carries a relative error below `2^-24` from its rounding to
 /// single precision (and `2^-53` from the subtraction before), and the
 /// single-precision difference of two offsets another `2^-24` of at most
-/// `2 A`; so a coordinate gap is off by less than `4.01 * 2^-24 * A`, and
-/// so is the maximum over coordinates. `slack = 2^-21 A` doubles that.
+/// `2 A`; so a coordinate gap is off by less than `4.01 * 2^-24 * A` (and
+/// by `2^-52 A` at most from the double-precision gap). `slack = 2^-21 A`
+/// doubles that.
 pub(super) struct Filter {
     pub(super) lanes: Vec<f32>,
     pub(super) slack: f64,
@@ -265,7 +286,7 @@ impl Filter {
         // A hair above the largest offset, whatever the rounding above.
         let reach = reach * (1.0 + 1e-12);
         let slack = reach * 2f64.powi(-21);
-        if !(1e-20..=1e30).contains(&reach) || leaf_extent.is_empty() {
+        if !(1e-10..=1e15).contains(&reach) || leaf_extent.is_empty() {
             return None;
         }
         let mut sides = leaf_extent.to_vec();
@@ -287,6 +308,77 @@ impl Filter {
                 }
             });
         Some(Filter { lanes: out, slack })
+    }
+}
+
+/// The filter's thresholds for one norm: single-precision reduced
+/// distances that settle a comparison with an exact one.
+///
+/// Under the max-norm the distance itself is off by less than the slack
+/// `s`. Under the Euclidean norm the vector of coordinate gaps is off by
+/// less than `sqrt(d) s` in length, and the single-precision sum of `d`
+/// squares by a relative `(d + 2) 2^-24` at most (with room), which the
+/// thresholds below allow for, as for the relative `(d + 2) 2^-53` by which
+/// the double-precision distances the filter stands in for may differ from
+/// the true ones (room of 1e-12); squares of gaps so small that they fall
+/// to subnormals err by far less than the room left (the filter is off
+/// where offsets lie below 1e-10).
+#[derive(Debug, Clone, Copy)]
+struct Margin {
+    slack: f64,
+    dim: usize,
+    max_norm: bool,
+}
+
+impl Margin {
+    fn new<N: Norm>(tree: &KdTree) -> Self {
+        Margin {
+            slack: tree.slack32,
+            dim: tree.dim,
+            max_norm: N::IS_MAX,
+        }
+    }
+
+    /// Relative error bound of a single-precision sum of squares, with room.
+    fn gamma(&self) -> f64 {
+        (self.dim as f64 + 2.0) * 2f64.powi(-24) * 1.01
+    }
+
+    /// Error bound on a Euclidean distance from the coordinate gaps.
+    fn spread(&self) -> f64 {
+        (self.dim as f64).sqrt() * self.slack * (1.0 + 1e-9)
+    }
+
+    /// A single-precision reduced distance from which on a point lies at
+    /// least the reduced distance `worst` away.
+    fn beyond(&self, worst: f64) -> f32 {
+        if self.max_norm {
+            up32((worst + self.slack).next_up())
+        } else {
+            let b = (worst * (1.0 + 1e-12)).sqrt() + self.spread();
+            up32((1.0 + self.gamma()) * b * b * (1.0 + 1e-12))
+        }
+    }
+
+    /// A single-precision reduced distance up to which a point surely lies
+    /// within the reduced radius `r`.
+    fn surely_within(&self, r: f64) -> f32 {
+        if self.max_norm {
+            down32((r - self.slack).next_down())
+        } else {
+            let t = (r * (1.0 - 1e-12)).sqrt() - self.spread();
+            if t > 0.0 {
+                down32((1.0 - self.gamma()) * t * t * (1.0 - 1e-12))
+            } else {
+                -1.0
+            }
+        }
+    }
+
+    /// A single-precision reduced distance above which a point surely lies
+    /// beyond the reduced radius `r`.
+    fn surely_beyond(&self, r: f64) -> f32 {
+        self.beyond(r)
     }
 }
 
@@ -381,6 +473,26 @@ mod x86 {
                 Ymm32([
                     _mm256_max_ps(self.0[0], o.0[0]),
                     _mm256_max_ps(self.0[1], o.0[1]),
+                ])
+            }
+        }
+        #[inline(always)]
+        fn add(self, o: Self) -> Self {
+            // SAFETY: as in `gap`.
+            unsafe {
+                Ymm32([
+                    _mm256_add_ps(self.0[0], o.0[0]),
+                    _mm256_add_ps(self.0[1], o.0[1]),
+                ])
+            }
+        }
+        #[inline(always)]
+        fn mul(self, o: Self) -> Self {
+            // SAFETY: as in `gap`.
+            unsafe {
+                Ymm32([
+                    _mm256_mul_ps(self.0[0], o.0[0]),
+                    _mm256_mul_ps(self.0[1], o.0[1]),
                 ])
             }
         }
@@ -529,6 +641,16 @@ mod x86 {
             unsafe { Zmm32(_mm512_max_ps(self.0, o.0)) }
         }
         #[inline(always)]
+        fn add(self, o: Self) -> Self {
+            // SAFETY: as in `gap`.
+            unsafe { Zmm32(_mm512_add_ps(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn mul(self, o: Self) -> Self {
+            // SAFETY: as in `gap`.
+            unsafe { Zmm32(_mm512_mul_ps(self.0, o.0)) }
+        }
+        #[inline(always)]
         fn lt(self, o: Self) -> Mask {
             // SAFETY: as in `gap`.
             unsafe { _mm512_cmp_ps_mask::<_CMP_LT_OQ>(self.0, o.0) as Mask }
@@ -642,19 +764,19 @@ struct Group<'a, L: Vec16> {
     q: [V; MAX_TREE_DIM],
     /// The queries in single precision, when the filter is used.
     q32: [F; MAX_TREE_DIM],
-    /// Whether the max-norm filter is used.
+    /// Whether the filter is used.
     filter: bool,
 }
 
 impl<'a, L: Vec16> Group<'a, L> {
     #[inline(always)]
-    fn load<N: Norm>(tree: &'a KdTree, tok: L::Token, leaf: usize) -> Self {
+    fn load(tree: &'a KdTree, tok: L::Token, leaf: usize) -> Self {
         let mut q = [[0.0; LANES]; MAX_TREE_DIM];
         let block = tree.lane_block(leaf);
         for (j, row) in q.iter_mut().take(tree.dim).enumerate() {
             row.copy_from_slice(&block[j * LANES..(j + 1) * LANES]);
         }
-        let filter = N::IS_MAX && !tree.lanes32.is_empty();
+        let filter = !tree.lanes32.is_empty();
         let mut q32 = [[0.0; LANES]; MAX_TREE_DIM];
         if filter {
             let block = tree.lane_block32(leaf);
@@ -671,17 +793,17 @@ impl<'a, L: Vec16> Group<'a, L> {
         }
     }
 
-    /// Max-norm distances in single precision from query `t` to the points
-    /// of leaf `leaf` (`+inf` in unused slots), within `slack32` of the
-    /// exact ones.
+    /// Reduced distances under `N` in single precision from query `t` to
+    /// the points of leaf `leaf` (`+inf` in unused slots), within the
+    /// [`Margin`] of the tree of the exact ones.
     #[inline(always)]
-    fn to_leaf32(&self, leaf: usize, t: usize) -> L::F {
+    fn to_leaf32<N: Norm>(&self, leaf: usize, t: usize) -> L::F {
         let block = self.tree.lane_block32(leaf);
         let mut acc = L::F::splat(self.tok, 0.0);
         for (j, p) in block.chunks_exact(LANES).enumerate() {
             let p: &F = p.try_into().expect("blocks are whole rows of lanes");
             let d = L::F::splat(self.tok, self.q32[j][t]).gap(L::F::load(self.tok, p));
-            acc = d.max(acc);
+            acc = acc.fold::<N>(d);
         }
         acc
     }
@@ -769,21 +891,21 @@ struct Best {
     dist: Vec<f64>,
     pos: Vec<u32>,
     worst: V,
-    /// Per lane, a single-precision distance from which on a point lies at
-    /// least `worst` away (for the filter with error bound `slack`).
+    /// Per lane, a single-precision reduced distance from which on a point
+    /// lies at least `worst` away (for the filter).
     bound: F,
-    slack: f64,
+    margin: Margin,
 }
 
 impl Best {
-    fn new(k: usize, slack: f64) -> Self {
+    fn new(k: usize, margin: Margin) -> Self {
         Best {
             k,
             dist: vec![f64::INFINITY; LANES * k],
             pos: vec![u32::MAX; LANES * k],
             worst: [f64::INFINITY; LANES],
             bound: [f32::INFINITY; LANES],
-            slack,
+            margin,
         }
     }
 
@@ -808,7 +930,7 @@ impl Best {
         dist[j] = d;
         pos[j] = p;
         self.worst[t] = dist[k - 1];
-        self.bound[t] = up32((dist[k - 1] + self.slack).next_up());
+        self.bound[t] = self.margin.beyond(dist[k - 1]);
     }
 }
 
@@ -833,7 +955,7 @@ impl<L: Vec16> KnnWalk<'_, L> {
         for t in bits(m) {
             if self.g.filter {
                 let bound = L::F::splat(self.g.tok, self.best.bound[t]);
-                let mut near = self.g.to_leaf32(leaf, t).lt(bound);
+                let mut near = self.g.to_leaf32::<N>(leaf, t).lt(bound);
                 if own {
                     near &= !(1 << t);
                 }
@@ -935,14 +1057,14 @@ impl<L: Vec16> KnnWalk<'_, L> {
 fn knn_block<L: Vec16, N: Norm>(tok: L::Token, tree: &KdTree, first: usize, bests: &mut [KBest]) {
     let end = first + bests.len();
     let k = bests[0].dist.len();
-    let mut best = Best::new(k, tree.slack32);
+    let mut best = Best::new(k, Margin::new::<N>(tree));
     let mut stack = Vec::with_capacity(STACK);
     for leaf in tree.leaf_of(first)..=tree.leaf_of(end - 1) {
         let (ls, le) = tree.range(leaf);
         let (lo, hi) = (ls.max(first), le.min(end));
         best.clear();
         let mut walk = KnnWalk {
-            g: Group::<L>::load::<N>(tree, tok, leaf),
+            g: Group::<L>::load(tree, tok, leaf),
             best: &mut best,
             stack: &mut stack,
         };
@@ -1003,7 +1125,7 @@ impl<L: Vec16> CountWalk<'_, L> {
                     let filled = span(0, e - s);
                     for t in bits(m) {
                         if self.g.filter {
-                            let d = self.g.to_leaf32(leaf, t);
+                            let d = self.g.to_leaf32::<N>(leaf, t);
                             let surely = d.le(L::F::splat(self.g.tok, self.inner[t])) & filled;
                             let maybe = d.le(L::F::splat(self.g.tok, self.outer[t])) & filled;
                             if surely == maybe {
@@ -1040,12 +1162,12 @@ fn count_block<L: Vec16, N: Norm>(
         let (lo, hi) = (ls.max(first), le.min(end));
         let mut r = [f64::NEG_INFINITY; LANES];
         r[lo - ls..hi - ls].copy_from_slice(&radii[lo - first..hi - first]);
-        let slack = tree.slack32;
+        let margin = Margin::new::<N>(tree);
         let mut walk = CountWalk {
-            g: Group::<L>::load::<N>(tree, tok, leaf),
+            g: Group::<L>::load(tree, tok, leaf),
             r,
-            inner: r.map(|r| down32((r - slack).next_down())),
-            outer: r.map(|r| up32((r + slack).next_up())),
+            inner: r.map(|r| margin.surely_within(r)),
+            outer: r.map(|r| margin.surely_beyond(r)),
             count: [0; LANES],
             stack: &mut stack,
         };
@@ -1217,59 +1339,76 @@ mod tests {
         }
     }
 
-    /// Runs the max-norm queries of every tier on `tree`, checks them
+    /// Runs the queries under `N` of every tier on `tree`, checks them
     /// against brute force, and returns them.
-    fn max_norm_results(tree: &KdTree, k: usize, radii: &[f64]) -> Vec<(Vec<f64>, Vec<u32>)> {
+    fn results<N: Norm>(tree: &KdTree, k: usize, radii: &[f64]) -> Vec<(Vec<f64>, Vec<u32>)> {
         let n = tree.len();
         simd::available()
             .into_iter()
             .map(|level| {
-                check_knn::<MaxNorm>(tree, k, level, 0, n);
-                check_counts::<MaxNorm>(tree, level, 0, radii);
+                check_knn::<N>(tree, k, level, 0, n);
+                check_counts::<N>(tree, level, 0, radii);
                 let mut bests = vec![KBest::new(k); n];
-                knn_leaves::<MaxNorm>(level, tree, 0, &mut bests);
+                knn_leaves::<N>(level, tree, 0, &mut bests);
                 let mut counts = vec![0u32; n];
-                count_leaves::<MaxNorm>(level, tree, 0, radii, &mut counts);
+                count_leaves::<N>(level, tree, 0, radii, &mut counts);
                 (bests.iter().flat_map(|b| b.dist.clone()).collect(), counts)
             })
             .collect()
     }
 
-    /// Radii at, and a hair either side of, each point's neighbour
-    /// distances, and at the filter's error bound from them.
-    fn boundary_radii(tree: &KdTree, rng: &mut Xoshiro256PlusPlus) -> Vec<f64> {
+    /// Reduced radii under `N` at, and a hair either side of, each point's
+    /// neighbour distances, and at the filter's error bounds from them.
+    fn boundary_radii<N: Norm>(tree: &KdTree, rng: &mut Xoshiro256PlusPlus) -> Vec<f64> {
+        let margin = Margin::new::<N>(tree);
+        let room = if N::IS_MAX {
+            tree.slack32
+        } else {
+            margin.spread()
+        };
         (0..tree.len())
             .map(|i| {
-                let own = others::<MaxNorm>(tree, i);
+                let own = others::<N>(tree, i);
                 let d = own[rng.random_range(0..own.len().min(40))];
-                match rng.random_range(0..6) {
+                let shifted = |by: f64| N::reduce((N::expand(d) + by).max(0.0));
+                match rng.random_range(0..8) {
                     0 => d,
                     1 => d.next_up(),
                     2 => d.next_down(),
-                    3 => d + tree.slack32,
-                    4 => (d - tree.slack32).max(0.0),
+                    3 => shifted(room),
+                    4 => shifted(-room),
+                    5 => d * (1.0 + margin.gamma()),
+                    6 => d * (1.0 - margin.gamma()),
                     _ => d * 0.5,
                 }
             })
             .collect()
     }
 
+    /// The results under `N` with the filter and without agree (and with
+    /// brute force, on every tier).
+    fn filter_changes_nothing<N: Norm>(mut tree: KdTree, k: usize, seed: u64) {
+        assert!(!tree.lanes32.is_empty(), "filter on");
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let radii = boundary_radii::<N>(&tree, &mut rng);
+        let with = results::<N>(&tree, k, &radii);
+        tree.lanes32.clear();
+        assert_eq!(with, results::<N>(&tree, k, &radii));
+    }
+
     #[test]
-    fn max_norm_filter_changes_no_result() {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+    fn filter_changes_no_result() {
         for &(n, d, kind) in &[(3000, 6, 0), (2000, 2, 2), (1500, 10, 0)] {
             let pts = points(kind, n, d, (n + d) as u64);
-            let mut tree = KdTree::build(pts, d, false);
-            assert!(!tree.lanes32.is_empty(), "filter on for n {n} d {d}");
-            let radii = boundary_radii(&tree, &mut rng);
-            let with = max_norm_results(&tree, 4, &radii);
-            tree.lanes32.clear();
-            assert_eq!(with, max_norm_results(&tree, 4, &radii), "n {n} d {d}");
+            let tree = KdTree::build(pts.clone(), d, false);
+            filter_changes_nothing::<MaxNorm>(tree, 4, 3);
+            let tree = KdTree::build(pts, d, false);
+            filter_changes_nothing::<Euclidean>(tree, 4, 4);
         }
     }
 
     #[test]
-    fn max_norm_filter_is_exact_on_near_ties() {
+    fn filter_is_exact_on_near_ties() {
         // Spread points, and tight clusters whose members differ by a few
         // multiples of the filter's error bound: many single-precision
         // distances then fall within it of the exact ones.
@@ -1288,16 +1427,12 @@ mod tests {
                 }
             }
         }
-        let mut tree = KdTree::build(pts, d, false);
-        assert!(!tree.lanes32.is_empty());
-        let radii = boundary_radii(&tree, &mut rng);
-        let with = max_norm_results(&tree, 3, &radii);
-        tree.lanes32.clear();
-        assert_eq!(with, max_norm_results(&tree, 3, &radii));
+        filter_changes_nothing::<MaxNorm>(KdTree::build(pts.clone(), d, false), 3, 5);
+        filter_changes_nothing::<Euclidean>(KdTree::build(pts, d, false), 3, 6);
     }
 
     #[test]
-    fn max_norm_filter_stays_off_where_it_cannot_help() {
+    fn filter_stays_off_where_it_cannot_help() {
         // Ties broken by a tiny jitter: most leaves lie inside one tie.
         let tied: Vec<f64> = points(0, 4000, 3, 4)
             .iter()
