@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import hartley._core
 import numpy as np
 
 
@@ -360,9 +361,11 @@ def machine_markdown(dists: list[str]) -> str:
     except (OSError, AttributeError):
         pass
     libs = ", ".join(f"{d} {_version(d)}" for d in ["hartley", *dists])
+    tiers, tier = hartley._core._simd_info()
     return "\n".join(
         [
             f"- CPU: {cpu}, {os.cpu_count()} logical cores ({usable} usable){mem}",
+            f"- SIMD tier in use: {tier} (this CPU runs {', '.join(tiers)})",
             f"- OS: {platform.system()} {platform.release()}",
             f"- Python {platform.python_version()}; {libs}",
         ]
