@@ -72,7 +72,7 @@ impl Sorted1d {
     /// [`Sorted1d::count_within`] for a `q` known to sit at index `at` of
     /// the sorted values: both ends are found by galloping out from `at`,
     /// in memory near `at` only.
-    #[inline]
+    #[inline(always)]
     pub fn count_from(&self, at: usize, q: f64, r: f64) -> usize {
         let lo = self.boundary_from(at, |v| q - v > r);
         let hi = self.boundary_from(at, |v| v - q <= r);
@@ -80,7 +80,7 @@ impl Sorted1d {
     }
 
     /// [`Sorted1d::boundary`] by a search outwards from `start`.
-    #[inline]
+    #[inline(always)]
     fn boundary_from(&self, start: usize, holds: impl Fn(f64) -> bool) -> usize {
         seek(&self.values, start, holds)
     }
@@ -158,10 +158,10 @@ fn gallop<T>(v: &[T], start: usize, holds: impl Fn(&T) -> bool) -> usize {
 }
 
 /// Values per step of [`seek`]'s linear phase.
-const SEEK_STEP: usize = 64;
+const SEEK_STEP: usize = 32;
 
 /// Steps of [`seek`]'s linear phase before it gallops.
-const SEEK_STEPS: usize = 16;
+const SEEK_STEPS: usize = 32;
 
 /// [`gallop`] for boundaries that usually lie a few hundred values from
 /// `start`: it steps [`SEEK_STEP`] values at a time, one well-predicted
@@ -169,7 +169,7 @@ const SEEK_STEPS: usize = 16;
 /// crosses the boundary with a branch-free (vectorisable) pass, instead of
 /// a binary search's unpredictable branches. Boundaries farther away than
 /// [`SEEK_STEPS`] steps are found by galloping from there.
-#[inline]
+#[inline(always)]
 fn seek(v: &[f64], start: usize, holds: impl Fn(f64) -> bool) -> usize {
     let n = v.len();
     let h = start.min(n);
