@@ -669,3 +669,40 @@ def test_one_dimensional_mi_peak_memory_within_three_times_the_input() -> None:
     ratio, value = map(float, proc.stdout.split())
     assert 0.8 < value < 0.81
     assert ratio <= 3.0, f"peak memory grew by {ratio:.2f}x the input"
+
+
+def test_every_simd_tier_gives_identical_estimates() -> None:
+    # The strip path (1-D pairs, feature ranking), the leaf-group tree path
+    # (max-norm kNN and range counts, 5-D marginals) and the Euclidean
+    # entropy each run in every tier this CPU has, and must agree to the bit
+    # with the portable code.
+    from hartley import _core
+
+    rng = np.random.default_rng(11)
+    n = 6000
+    x1 = rng.standard_normal(n)
+    y1 = x1 + 0.5 * rng.standard_normal(n)
+    x5 = rng.standard_normal((n, 5))
+    y5 = 0.6 * x5 + 0.8 * rng.standard_normal((n, 5))
+    X = rng.standard_normal((n, 4))
+    t = X[:, 0] + np.sin(2 * X[:, 1]) + 0.5 * rng.standard_normal(n)
+
+    def estimates() -> list[float]:
+        return [
+            hartley.mutual_info(x1, y1, k=3),
+            hartley.mutual_info(x1, y1, k=4, estimator="ksg2"),
+            hartley.mutual_info(x5, y5, k=3, standardize=False),
+            hartley.entropy(x5, k=3),
+            hartley.entropy(x5, k=3, metric="chebyshev"),
+            *hartley.mutual_info_regression(X, t, n_neighbors=3),
+        ]
+
+    available, _ = _core._simd_info()
+    try:
+        _core._set_simd_cap("portable")
+        want = estimates()
+        for tier in available:
+            _core._set_simd_cap(tier)
+            assert estimates() == want, tier
+    finally:
+        _core._set_simd_cap(None)
