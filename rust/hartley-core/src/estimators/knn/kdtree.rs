@@ -107,11 +107,14 @@ pub struct KdTree {
     /// Per node, the longest side of its box.
     extent: Vec<f64>,
     /// The leaves' points lane-wise in single precision, as offsets from the
-    /// centre of the root box, for the filter of the leaf-group queries
-    /// (empty when the filter is off, see [`lanes::Filter`]).
+    /// points' median, for the filter of the leaf-group queries (empty when
+    /// the filter is off, see [`lanes::Filter`]).
     lanes32: Vec<f32>,
-    /// Bound on the error of a coordinate gap computed from `lanes32`.
+    /// Bound on the error of a coordinate gap computed from `lanes32`
+    /// between points of core leaves.
     slack32: f64,
+    /// Per leaf, whether the filter serves it (see [`lanes::Filter`]).
+    core32: Vec<bool>,
 }
 
 impl KdTree {
@@ -197,9 +200,10 @@ impl KdTree {
                 lo.iter().zip(hi).fold(0.0f64, |e, (l, h)| e.max(h - l))
             })
             .collect();
-        let (lanes32, slack32) =
-            lanes::Filter::build(&lanes, &bounds[..2 * dim], &extent[first_leaf..])
-                .map_or((Vec::new(), 0.0), |f| (f.lanes, f.slack));
+        let (lanes32, slack32, core32) = lanes::Filter::build(&lanes, dim, &extent[first_leaf..])
+            .map_or((Vec::new(), 0.0, Vec::new()), |f| {
+                (f.lanes, f.slack, f.core)
+            });
         KdTree {
             dim,
             pts,
@@ -213,7 +217,18 @@ impl KdTree {
             extent,
             lanes32,
             slack32,
+            core32,
         }
+    }
+
+    /// Whether the filter serves leaf node `leaf`.
+    #[inline(always)]
+    fn filtered(&self, leaf: usize) -> bool {
+        self.core32
+            .get(leaf - self.first_leaf)
+            .copied()
+            .unwrap_or(false)
+            && !self.lanes32.is_empty()
     }
 
     /// The single-precision lane-wise block of leaf node `leaf`.

@@ -246,59 +246,96 @@ fn down32(x: f64) -> f32 {
 }
 
 /// A cheap first pass for the leaf scans: the points again in single
-/// precision, as offsets from a centre `c` (the root box's), with a bound
-/// `slack` on how far a coordinate gap computed from them can lie from the
-/// exact one (from which [`Margin`] bounds the distances of each norm). A
-/// leaf whose single-precision distances settle a query beyond that bound
-/// (no point can enter the k best; every point is surely inside or surely
-/// outside the counting ball) costs half the vector work; any other falls
-/// back to the exact double-precision pass, so results are unchanged.
+/// precision, as offsets from a centre `c` (the points' coordinate-wise
+/// median), with a bound `slack` on how far a coordinate gap computed from
+/// them can lie from the exact one (from which [`Margin`] bounds the
+/// distances of each norm). A leaf whose single-precision distances settle
+/// a query beyond that bound (no point can enter the k best; every point is
+/// surely inside or surely outside the counting ball) costs half the vector
+/// work; any other falls back to the exact double-precision pass, so results
+/// are unchanged.
 ///
-/// The bound: with `A` the largest `|p_j - c_j|` over the points, each
-/// offset carries a relative error below `2^-24` from its rounding to
-/// single precision (and `2^-53` from the subtraction before), and the
-/// single-precision difference of two offsets another `2^-24` of at most
-/// `2 A`; so a coordinate gap is off by less than `4.01 * 2^-24 * A` (and
-/// by `2^-52 A` at most from the double-precision gap). `slack = 2^-21 A`
-/// doubles that.
+/// The bound holds for the points within a reach `A` of the centre
+/// (`|p_j - c_j| <= A` for every `j`): each offset carries a relative error
+/// below `2^-24` from its rounding to single precision (and `2^-53` from
+/// the subtraction before), and the single-precision difference of two
+/// offsets another `2^-24` of at most `2 A`; so a coordinate gap is off by
+/// less than `4.01 * 2^-24 * A` (and by `2^-52 A` at most from the
+/// double-precision gap). `slack = 2^-21 A` doubles that. The filter
+/// serves only the leaves whose points all lie within that reach (`core`),
+/// for query groups from such leaves: `A` is the points' largest offset,
+/// capped so that the slack stays far below the typical leaf's side, so a
+/// few far outliers leave the rest of the tree filtered.
 pub(super) struct Filter {
     pub(super) lanes: Vec<f32>,
     pub(super) slack: f64,
+    /// Per leaf, whether its points lie within the reach.
+    pub(super) core: Vec<bool>,
 }
 
 impl Filter {
-    /// The filter for the lane-wise points `lanes` (the root box `root`,
-    /// lower corner then upper, and the leaves' longest sides `leaf_extent`),
-    /// or `None` where it would not pay: where the slack is not below a
-    /// ten-thousandth of the typical leaf's side (points spread over many
-    /// orders of magnitude, or heavily tied), or single precision cannot
-    /// hold the offsets.
-    pub(super) fn build(lanes: &[f64], root: &[f64], leaf_extent: &[f64]) -> Option<Filter> {
+    /// The filter for the lane-wise points `lanes` (`dim` coordinates, the
+    /// leaves' longest sides `leaf_extent`), or `None` where it would not
+    /// pay: where the slack could not be kept below a fraction of the
+    /// typical leaf's side for most leaves (points spread over many orders
+    /// of magnitude, or heavily tied), or single precision cannot hold the
+    /// offsets.
+    pub(super) fn build(lanes: &[f64], dim: usize, leaf_extent: &[f64]) -> Option<Filter> {
         use rayon::prelude::*;
-        let dim = root.len() / 2;
-        let (lo, hi) = root.split_at(dim);
-        let centre: Vec<f64> = lo.iter().zip(hi).map(|(l, h)| 0.5 * l + 0.5 * h).collect();
-        let reach = lo
-            .iter()
-            .zip(hi)
-            .zip(&centre)
-            .fold(0.0f64, |a, ((l, h), c)| a.max(h - c).max(c - l));
-        // A hair above the largest offset, whatever the rounding above.
-        let reach = reach * (1.0 + 1e-12);
-        let slack = reach * 2f64.powi(-21);
-        if !(1e-10..=1e15).contains(&reach) || leaf_extent.is_empty() {
+        let n_leaves = leaf_extent.len();
+        if n_leaves == 0 || lanes.len() != n_leaves * dim * LANES {
             return None;
         }
         let mut sides = leaf_extent.to_vec();
-        let mid = sides.len() / 2;
-        let typical = *sides.select_nth_unstable_by(mid, f64::total_cmp).1;
-        if slack >= 1e-4 * typical || typical.is_nan() {
+        let typical = *sides.select_nth_unstable_by(n_leaves / 2, f64::total_cmp).1;
+        if typical.is_nan() {
             return None;
         }
+        let block = dim * LANES;
+        // The centre: coordinate-wise medians (of every leaf's points up to
+        // 2^16 leaves, of a regular sample of leaves beyond).
+        let stride = n_leaves.div_ceil(1 << 16);
+        let centre: Vec<f64> = (0..dim)
+            .map(|j| {
+                let mut v: Vec<f64> = (0..n_leaves)
+                    .step_by(stride)
+                    .flat_map(|l| &lanes[l * block + j * LANES..l * block + (j + 1) * LANES])
+                    .copied()
+                    .filter(|v| v.is_finite())
+                    .collect();
+                if v.is_empty() {
+                    return 0.0;
+                }
+                let mid = v.len() / 2;
+                *v.select_nth_unstable_by(mid, f64::total_cmp).1
+            })
+            .collect();
+        let offset = |l: usize| {
+            let b = &lanes[l * block..(l + 1) * block];
+            (0..dim).fold(0.0f64, |a, j| {
+                b[j * LANES..(j + 1) * LANES]
+                    .iter()
+                    .filter(|v| v.is_finite())
+                    .fold(a, |a, v| a.max((v - centre[j]).abs()))
+            })
+        };
+        let offsets: Vec<f64> = (0..n_leaves).into_par_iter().map(offset).collect();
+        let largest = offsets.iter().fold(0.0f64, |a, &o| a.max(o));
+        // The slack at most 2.5e-5 of the typical leaf's side.
+        let reach = largest.min(typical * 2.5e-5 * 2f64.powi(21));
+        let core: Vec<bool> = offsets.iter().map(|&o| o <= reach).collect();
+        // A hair above every core offset, whatever the rounding above.
+        let reach = reach * (1.0 + 1e-12);
+        if !(1e-10..=1e15).contains(&reach) || 2 * core.iter().filter(|&&c| c).count() < n_leaves {
+            return None;
+        }
+        let slack = reach * 2f64.powi(-21);
         let mut out = vec![f32::INFINITY; lanes.len()];
-        out.par_chunks_mut(dim * LANES)
-            .zip(lanes.par_chunks(dim * LANES))
-            .for_each(|(o, l)| {
+        out.par_chunks_mut(block)
+            .zip(lanes.par_chunks(block))
+            .zip(&core)
+            .filter(|(_, &c)| c)
+            .for_each(|((o, l), _)| {
                 for (j, (o, l)) in o.chunks_mut(LANES).zip(l.chunks(LANES)).enumerate() {
                     for (o, &v) in o.iter_mut().zip(l) {
                         if v.is_finite() {
@@ -307,7 +344,11 @@ impl Filter {
                     }
                 }
             });
-        Some(Filter { lanes: out, slack })
+        Some(Filter {
+            lanes: out,
+            slack,
+            core,
+        })
     }
 }
 
@@ -764,7 +805,8 @@ struct Group<'a, L: Vec16> {
     q: [V; MAX_TREE_DIM],
     /// The queries in single precision, when the filter is used.
     q32: [F; MAX_TREE_DIM],
-    /// Whether the filter is used.
+    /// Whether the filter serves the group's leaf, and so its queries (the
+    /// leaves scanned must be served too).
     filter: bool,
 }
 
@@ -776,7 +818,7 @@ impl<'a, L: Vec16> Group<'a, L> {
         for (j, row) in q.iter_mut().take(tree.dim).enumerate() {
             row.copy_from_slice(&block[j * LANES..(j + 1) * LANES]);
         }
-        let filter = !tree.lanes32.is_empty();
+        let filter = tree.filtered(leaf);
         let mut q32 = [[0.0; LANES]; MAX_TREE_DIM];
         if filter {
             let block = tree.lane_block32(leaf);
@@ -952,8 +994,9 @@ impl<L: Vec16> KnnWalk<'_, L> {
     #[inline(always)]
     fn scan<N: Norm>(&mut self, leaf: usize, m: Mask, own: bool) {
         let start = self.g.tree.range(leaf).0 as u32;
+        let filter = self.g.filter && self.g.tree.filtered(leaf);
         for t in bits(m) {
-            if self.g.filter {
+            if filter {
                 let bound = L::F::splat(self.g.tok, self.best.bound[t]);
                 let mut near = self.g.to_leaf32::<N>(leaf, t).lt(bound);
                 if own {
@@ -1123,8 +1166,9 @@ impl<L: Vec16> CountWalk<'_, L> {
                 for leaf in leaves {
                     let (s, e) = tree.range(leaf);
                     let filled = span(0, e - s);
+                    let filter = self.g.filter && tree.filtered(leaf);
                     for t in bits(m) {
-                        if self.g.filter {
+                        if filter {
                             let d = self.g.to_leaf32::<N>(leaf, t);
                             let surely = d.le(L::F::splat(self.g.tok, self.inner[t])) & filled;
                             let maybe = d.le(L::F::splat(self.g.tok, self.outer[t])) & filled;
@@ -1441,13 +1485,6 @@ mod tests {
             .collect();
         let tree = KdTree::build(tied, 3, false);
         assert!(tree.lanes32.is_empty());
-        // A cloud far smaller than the spread of the points.
-        let mut pts = points(0, 800, 3, 5);
-        for (i, v) in pts.iter_mut().enumerate() {
-            *v = if i < 3 { 1e9 } else { 1.0 + *v * 1e-6 };
-        }
-        let tree = KdTree::build(pts, 3, false);
-        assert!(tree.lanes32.is_empty());
         // Offsets beyond single precision.
         let tree = KdTree::build(
             points(0, 800, 3, 6).iter().map(|v| v * 1e40).collect(),
@@ -1455,6 +1492,46 @@ mod tests {
             false,
         );
         assert!(tree.lanes32.is_empty());
+    }
+
+    #[test]
+    fn filter_serves_the_core_beside_far_outliers() {
+        // A cloud far smaller than the spread of the points (three far
+        // outliers): the outliers' leaves go unfiltered, the rest filtered,
+        // and no result changes, queries from and scans of either kind.
+        for (scale, far) in [(1e-6, 1e9), (1.0, 1e6), (1.0, -3e3)] {
+            let mut pts = points(0, 3000, 4, 5);
+            for (i, v) in pts.iter_mut().enumerate() {
+                *v = if i < 4 || (40..44).contains(&i) || i % 997 == 0 {
+                    far * (1.0 + i as f64 * 1e-3)
+                } else {
+                    1.0 + *v * scale
+                };
+            }
+            let tree = KdTree::build(pts.clone(), 4, false);
+            assert!(!tree.lanes32.is_empty(), "filter on");
+            let served = tree.core32.iter().filter(|&&c| c).count();
+            assert!(served < tree.core32.len() && 2 * served >= tree.core32.len());
+            for i in 0..tree.len() {
+                let leaf = tree.leaf_of(i);
+                let p = &tree.points()[i * 4..(i + 1) * 4];
+                if p.iter().any(|v| v.abs() > 1e2) {
+                    assert!(!tree.filtered(leaf), "an outlier's leaf is not served");
+                }
+            }
+            filter_changes_nothing::<MaxNorm>(tree, 3, 8);
+            filter_changes_nothing::<Euclidean>(KdTree::build(pts, 4, false), 3, 9);
+        }
+        // Points spread log-uniformly over twenty orders of magnitude: the
+        // filter serves the leaves of the largest ones.
+        let spread: Vec<f64> = points(0, 4000, 3, 7)
+            .iter()
+            .map(|v| v.signum() * 10f64.powf(2.5 * v))
+            .collect();
+        let tree = KdTree::build(spread.clone(), 3, false);
+        assert!(tree.core32.iter().any(|&c| !c));
+        filter_changes_nothing::<MaxNorm>(tree, 3, 10);
+        filter_changes_nothing::<Euclidean>(KdTree::build(spread, 3, false), 3, 11);
     }
 
     #[test]
