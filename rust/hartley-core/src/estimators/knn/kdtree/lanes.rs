@@ -264,8 +264,9 @@ fn down32(x: f64) -> f32 {
 /// double-precision gap). `slack = 2^-21 A` doubles that. The filter
 /// serves only the leaves whose points all lie within that reach (`core`),
 /// for query groups from such leaves: `A` is the points' largest offset,
-/// capped so that the slack stays far below the typical leaf's side, so a
-/// few far outliers leave the rest of the tree filtered.
+/// capped so that the slack stays below a ten-thousandth of the typical
+/// leaf's side, so that a few far outliers leave the rest of the tree
+/// filtered.
 pub(super) struct Filter {
     pub(super) lanes: Vec<f32>,
     pub(super) slack: f64,
@@ -276,7 +277,7 @@ pub(super) struct Filter {
 impl Filter {
     /// The filter for the lane-wise points `lanes` (`dim` coordinates, the
     /// leaves' longest sides `leaf_extent`), or `None` where it would not
-    /// pay: where the slack could not be kept below a fraction of the
+    /// pay: where the slack could not be kept below a ten-thousandth of the
     /// typical leaf's side for most leaves (points spread over many orders
     /// of magnitude, or heavily tied), or single precision cannot hold the
     /// offsets.
@@ -321,8 +322,8 @@ impl Filter {
         };
         let offsets: Vec<f64> = (0..n_leaves).into_par_iter().map(offset).collect();
         let largest = offsets.iter().fold(0.0f64, |a, &o| a.max(o));
-        // The slack at most 2.5e-5 of the typical leaf's side.
-        let reach = largest.min(typical * 2.5e-5 * 2f64.powi(21));
+        // The slack below a ten-thousandth of the typical leaf's side.
+        let reach = largest.min(typical * 1e-4 * 2f64.powi(21) * 0.999);
         let core: Vec<bool> = offsets.iter().map(|&o| o <= reach).collect();
         // A hair above every core offset, whatever the rounding above.
         let reach = reach * (1.0 + 1e-12);
