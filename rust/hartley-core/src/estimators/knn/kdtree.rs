@@ -113,7 +113,8 @@ pub struct KdTree {
     /// Bound on the error of a coordinate gap computed from `lanes32`
     /// between points of core leaves.
     slack32: f64,
-    /// Per leaf, whether the filter serves it (see [`lanes::Filter`]).
+    /// Per leaf, whether the filter serves it (empty when the filter is
+    /// off, see [`lanes::Filter`]).
     core32: Vec<bool>,
 }
 
@@ -221,14 +222,14 @@ impl KdTree {
         }
     }
 
-    /// Whether the filter serves leaf node `leaf`.
+    /// Whether the filter serves leaf node `leaf` (never when it is off:
+    /// `core32` is then empty).
     #[inline(always)]
     fn filtered(&self, leaf: usize) -> bool {
         self.core32
             .get(leaf - self.first_leaf)
             .copied()
             .unwrap_or(false)
-            && !self.lanes32.is_empty()
     }
 
     /// The single-precision lane-wise block of leaf node `leaf`.

@@ -1438,6 +1438,7 @@ mod tests {
         let radii = boundary_radii::<N>(&tree, &mut rng);
         let with = results::<N>(&tree, k, &radii);
         tree.lanes32.clear();
+        tree.core32.clear();
         assert_eq!(with, results::<N>(&tree, k, &radii));
     }
 
