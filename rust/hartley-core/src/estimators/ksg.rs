@@ -116,22 +116,7 @@ pub fn ksg_prepared(
 /// callers may share between estimates (a target scored against many
 /// features keeps one marginal).
 pub fn ksg_with(
-    tree: &knn::Search,
-    mx: &Marginal,
-    my: &Marginal,
-    dx: usize,
-    k: usize,
-    estimator: Ksg,
-    ctl: &Control,
-) -> Result<f64> {
-    match tree {
-        knn::Search::Tree(t) => ksg_loop(t, mx, my, dx, k, estimator, ctl),
-        knn::Search::Brute(b) => ksg_loop(b, mx, my, dx, k, estimator, ctl),
-    }
-}
-
-fn ksg_loop<T: NeighbourSearch>(
-    tree: &T,
+    tree: &knn::KdTree,
     mx: &Marginal,
     my: &Marginal,
     dx: usize,

@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use super::{KBest, NeighbourSearch, Norm, MAX_TREE_DIM};
+use super::{KBest, NeighbourSearch, Norm};
 
 mod lanes;
 
@@ -98,8 +98,7 @@ pub struct KdTree {
     /// Per node: `dim` lower bounds then `dim` upper bounds.
     bounds: Vec<f64>,
     first_leaf: usize,
-    /// The leaves' points lane-wise, for the leaf-group queries (empty above
-    /// [`MAX_TREE_DIM`] dimensions).
+    /// The leaves' points lane-wise, for the leaf-group queries.
     lanes: Vec<f64>,
     /// Per internal node, the coordinate along which its children's boxes
     /// lie farthest apart (the one it was split on).
@@ -179,11 +178,7 @@ impl KdTree {
                 b[dim + j] = l[dim + j].max(r[dim + j]);
             }
         }
-        let lanes = if dim <= MAX_TREE_DIM {
-            lanes::build_lanes(&pts, dim, n, depth as u32)
-        } else {
-            Vec::new()
-        };
+        let lanes = lanes::build_lanes(&pts, dim, n, depth as u32);
         let corner = |node: usize| bounds[node * 2 * dim..(node + 1) * 2 * dim].split_at(dim);
         let axis = (0..first_leaf)
             .map(|node| {
@@ -275,16 +270,6 @@ impl KdTree {
     pub fn count_block<N: Norm>(&self, first: usize, radii: &[f64], out: &mut [u32]) {
         assert_eq!(radii.len(), out.len());
         if radii.is_empty() {
-            return;
-        }
-        if self.lanes.is_empty() {
-            for (i, (&r, c)) in (first..).zip(radii.iter().zip(out.iter_mut())) {
-                *c = if r >= 0.0 {
-                    self.count_within::<N>(self.point(i), r) as u32
-                } else {
-                    0
-                };
-            }
             return;
         }
         lanes::count_leaves::<N>(crate::simd::level(), self, first, radii, out);
@@ -464,11 +449,7 @@ impl NeighbourSearch for KdTree {
         with_dim!(self.dim, d => self.knn_bottom_up::<N, _>(d, i, best));
     }
     fn knn_of_block<N: Norm>(&self, first: usize, bests: &mut [KBest]) {
-        if self.lanes.is_empty() || bests.is_empty() {
-            for (i, best) in (first..).zip(bests.iter_mut()) {
-                best.clear();
-                self.knn_of::<N>(i, best);
-            }
+        if bests.is_empty() {
             return;
         }
         lanes::knn_leaves::<N>(crate::simd::level(), self, first, bests);

@@ -1,7 +1,7 @@
 //! Range counts in the marginal spaces of an estimator: sorted values for
 //! one coordinate, a neighbour structure for several.
 
-use super::{build, MaxNorm, NeighbourSearch, Search};
+use super::{build, KdTree, MaxNorm, NeighbourSearch};
 use crate::error::Result;
 use crate::par::{par_fill, Control};
 
@@ -110,7 +110,7 @@ pub fn build_with_marginals(
     joint: Vec<f64>,
     dim: usize,
     marginals: &[std::ops::Range<usize>],
-) -> (Search, Vec<Marginal>) {
+) -> (KdTree, Vec<Marginal>) {
     let tree = build(joint, dim);
     let m = marginals
         .iter()
@@ -217,7 +217,7 @@ pub enum Marginal {
     /// A single coordinate.
     OneD(Sorted1d),
     /// Several coordinates.
-    Multi(Search),
+    Multi(KdTree),
 }
 
 impl Marginal {
@@ -261,7 +261,7 @@ impl Marginal {
                     };
                 }
             }),
-            Marginal::Multi(Search::Tree(t)) => {
+            Marginal::Multi(t) => {
                 let own: Vec<f64> = (0..n).map(|p| radii[t.original_index(p)]).collect();
                 let (by_leaf, units) = par_fill(n, ctl, share, |range, out| {
                     t.count_block::<MaxNorm>(range.start, &own[range], out)
@@ -272,16 +272,6 @@ impl Marginal {
                 }
                 Ok((c, units))
             }
-            Marginal::Multi(Search::Brute(b)) => par_fill(n, ctl, share, |range, out| {
-                for (i, c) in range.zip(out) {
-                    let r = radii[i];
-                    *c = if r >= 0.0 {
-                        b.count_within::<MaxNorm>(b.point(i), r) as u32
-                    } else {
-                        0
-                    };
-                }
-            }),
         }
     }
 

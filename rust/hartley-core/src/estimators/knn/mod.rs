@@ -6,17 +6,16 @@
 //! order touch memory that is already cached. Every node keeps its bounding
 //! box: k-nearest-neighbour queries prune by the box's lower distance bound,
 //! and range counts add whole subtrees whose box lies inside the query ball.
-//! Above [`MAX_TREE_DIM`] dimensions the tree prunes too little, and the same
-//! queries run as a brute-force scan.
+//! The queries of one leaf walk the tree together and compare with a whole
+//! leaf per vector pass, so where the dimension leaves the boxes nothing to
+//! prune the same walk is a blocked brute-force scan: one structure serves
+//! every dimension.
 
 mod kdtree;
 mod marginal;
 
 pub use kdtree::KdTree;
 pub use marginal::{build_with_marginals, Hint, Marginal, Sorted1d};
-
-/// Above this dimension the brute-force scan replaces the tree.
-pub const MAX_TREE_DIM: usize = 24;
 
 /// A norm on R^d, expressed through a monotone "reduced" distance (the
 /// distance itself for the max-norm, its square for the Euclidean norm) so
@@ -173,118 +172,10 @@ pub trait NeighbourSearch: Sync {
     fn count_within<N: Norm>(&self, q: &[f64], r: f64) -> usize;
 }
 
-/// Chooses the tree or the scan for `dim`-dimensional points and builds it.
-/// The tree keeps each point's input row ([`KdTree::original_index`]).
-pub fn build(data: Vec<f64>, dim: usize) -> Search {
-    if dim <= MAX_TREE_DIM {
-        Search::Tree(KdTree::build(data, dim, true))
-    } else {
-        Search::Brute(BruteForce::new(data, dim))
-    }
-}
-
-/// A neighbour structure chosen by dimension.
-#[derive(Debug)]
-pub enum Search {
-    /// Low dimensions.
-    Tree(KdTree),
-    /// High dimensions.
-    Brute(BruteForce),
-}
-
-macro_rules! delegate {
-    ($self:ident, $s:ident => $e:expr) => {
-        match $self {
-            Search::Tree($s) => $e,
-            Search::Brute($s) => $e,
-        }
-    };
-}
-
-impl NeighbourSearch for Search {
-    fn len(&self) -> usize {
-        delegate!(self, s => s.len())
-    }
-    fn dim(&self) -> usize {
-        delegate!(self, s => s.dim())
-    }
-    fn points(&self) -> &[f64] {
-        delegate!(self, s => s.points())
-    }
-    fn knn<N: Norm>(&self, q: &[f64], skip: usize, best: &mut KBest) {
-        delegate!(self, s => s.knn::<N>(q, skip, best))
-    }
-    fn knn_of<N: Norm>(&self, i: usize, best: &mut KBest) {
-        delegate!(self, s => s.knn_of::<N>(i, best))
-    }
-    fn knn_of_block<N: Norm>(&self, first: usize, bests: &mut [KBest]) {
-        delegate!(self, s => s.knn_of_block::<N>(first, bests))
-    }
-    fn count_within<N: Norm>(&self, q: &[f64], r: f64) -> usize {
-        delegate!(self, s => s.count_within::<N>(q, r))
-    }
-}
-
-/// Points per tile of the blocked brute-force scan (a few tens of KB).
-const BRUTE_TILE: usize = 512;
-
-/// Brute-force neighbour search: every query scans every point.
-#[derive(Debug)]
-pub struct BruteForce {
-    pts: Vec<f64>,
-    dim: usize,
-}
-
-impl BruteForce {
-    /// Takes the points (row-major, `dim` columns) as they are.
-    pub fn new(pts: Vec<f64>, dim: usize) -> Self {
-        BruteForce { pts, dim }
-    }
-}
-
-impl NeighbourSearch for BruteForce {
-    fn len(&self) -> usize {
-        self.pts.len() / self.dim.max(1)
-    }
-    fn dim(&self) -> usize {
-        self.dim
-    }
-    fn points(&self) -> &[f64] {
-        &self.pts
-    }
-    fn knn<N: Norm>(&self, q: &[f64], skip: usize, best: &mut KBest) {
-        for (i, p) in self.pts.chunks_exact(self.dim).enumerate() {
-            let d = N::dist(q, p);
-            if d < best.worst() && i != skip {
-                best.push(d, i as u32);
-            }
-        }
-    }
-    /// Tiled: a tile of [`BRUTE_TILE`] points stays in cache while the
-    /// whole block of queries is scanned against it, so memory traffic falls
-    /// by the block size.
-    fn knn_of_block<N: Norm>(&self, first: usize, bests: &mut [KBest]) {
-        bests.iter_mut().for_each(KBest::clear);
-        let d = self.dim;
-        for (t, tile) in self.pts.chunks(BRUTE_TILE * d).enumerate() {
-            let base = t * BRUTE_TILE;
-            for (i, best) in (first..).zip(bests.iter_mut()) {
-                let q = &self.pts[i * d..(i + 1) * d];
-                for (j, p) in tile.chunks_exact(d).enumerate() {
-                    let dist = N::dist(q, p);
-                    if dist < best.worst() && base + j != i {
-                        best.push(dist, (base + j) as u32);
-                    }
-                }
-            }
-        }
-    }
-    fn count_within<N: Norm>(&self, q: &[f64], r: f64) -> usize {
-        self.pts
-            .chunks_exact(self.dim)
-            .filter(|p| N::dist(q, p) <= r)
-            .count()
-    }
+/// Builds the neighbour structure over `data` (row-major, `dim` columns),
+/// keeping each point's input row ([`KdTree::original_index`]).
+pub fn build(data: Vec<f64>, dim: usize) -> KdTree {
+    KdTree::build(data, dim, true)
 }
 
 #[cfg(test)]
@@ -292,6 +183,47 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// Brute-force neighbour search, every query scanning every point: the
+    /// oracle the tree is checked against.
+    #[derive(Debug)]
+    struct BruteForce {
+        pts: Vec<f64>,
+        dim: usize,
+    }
+
+    impl BruteForce {
+        /// Takes the points (row-major, `dim` columns) as they are.
+        fn new(pts: Vec<f64>, dim: usize) -> Self {
+            BruteForce { pts, dim }
+        }
+    }
+
+    impl NeighbourSearch for BruteForce {
+        fn len(&self) -> usize {
+            self.pts.len() / self.dim.max(1)
+        }
+        fn dim(&self) -> usize {
+            self.dim
+        }
+        fn points(&self) -> &[f64] {
+            &self.pts
+        }
+        fn knn<N: Norm>(&self, q: &[f64], skip: usize, best: &mut KBest) {
+            for (i, p) in self.pts.chunks_exact(self.dim).enumerate() {
+                let d = N::dist(q, p);
+                if d < best.worst() && i != skip {
+                    best.push(d, i as u32);
+                }
+            }
+        }
+        fn count_within<N: Norm>(&self, q: &[f64], r: f64) -> usize {
+            self.pts
+                .chunks_exact(self.dim)
+                .filter(|p| N::dist(q, p) <= r)
+                .count()
+        }
+    }
 
     fn random(n: usize, d: usize, seed: u64) -> Vec<f64> {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
@@ -356,6 +288,8 @@ mod tests {
             (200, 1, 5),
             (500, 3, 4),
             (300, 7, 2),
+            (150, 40, 3),
+            (60, 257, 4),
             (257, 2, 10),
         ] {
             if n > k {

@@ -15,7 +15,7 @@
 //! decide the same.
 
 use super::{node_range, KdTree};
-use crate::estimators::knn::{KBest, Norm, MAX_TREE_DIM};
+use crate::estimators::knn::{KBest, Norm};
 use crate::simd::{self, Level};
 
 /// Queries per group and points per stored leaf block.
@@ -799,13 +799,16 @@ pub(super) fn build_lanes(pts: &[f64], dim: usize, n: usize, depth: u32) -> Vec<
     lanes
 }
 
-/// A group of queries, the points of one leaf, lane-wise.
+/// A group of queries, the points of one leaf, lane-wise: borrowed from
+/// the tree's own blocks, so any dimension costs nothing to set up.
 struct Group<'a, L: Vec16> {
     tree: &'a KdTree,
     tok: L::Token,
-    q: [V; MAX_TREE_DIM],
-    /// The queries in single precision, when the filter is used.
-    q32: [F; MAX_TREE_DIM],
+    /// Coordinate `j` of every query, lane-wise.
+    q: &'a [V],
+    /// The queries in single precision, when the filter serves the group
+    /// (empty otherwise).
+    q32: &'a [F],
     /// Whether the filter serves the group's leaf, and so its queries (the
     /// leaves scanned must be served too).
     filter: bool,
@@ -814,23 +817,16 @@ struct Group<'a, L: Vec16> {
 impl<'a, L: Vec16> Group<'a, L> {
     #[inline(always)]
     fn load(tree: &'a KdTree, tok: L::Token, leaf: usize) -> Self {
-        let mut q = [[0.0; LANES]; MAX_TREE_DIM];
-        let block = tree.lane_block(leaf);
-        for (j, row) in q.iter_mut().take(tree.dim).enumerate() {
-            row.copy_from_slice(&block[j * LANES..(j + 1) * LANES]);
-        }
         let filter = tree.filtered(leaf);
-        let mut q32 = [[0.0; LANES]; MAX_TREE_DIM];
-        if filter {
-            let block = tree.lane_block32(leaf);
-            for (j, row) in q32.iter_mut().take(tree.dim).enumerate() {
-                row.copy_from_slice(&block[j * LANES..(j + 1) * LANES]);
-            }
-        }
+        let q32: &[F] = if filter {
+            tree.lane_block32(leaf).as_chunks().0
+        } else {
+            &[]
+        };
         Group {
             tree,
             tok,
-            q,
+            q: tree.lane_block(leaf).as_chunks().0,
             q32,
             filter,
         }
@@ -1347,6 +1343,8 @@ mod tests {
                 (200, 5),
                 (700, 10),
                 (333, 24),
+                (150, 40),
+                (70, 300),
             ] {
                 for kind in 0..3 {
                     let tree =
