@@ -70,19 +70,18 @@ fn kl_in_pool(x: Matrix<'_>, y: Matrix<'_>, opts: &KlOptions, ctl: &Control) -> 
         let tx = knn::build(px, d);
         let ty = knn::build(py, d);
         par_chunk_sum(n, ctl, |range| {
-            let mut bests = vec![KBest::new(k); range.len()];
-            tx.knn_of_block::<Euclidean>(range.start, &mut bests);
-            let mut best = KBest::new(k);
-            let mut s = 0.0;
-            for (i, own) in range.zip(&bests) {
-                let p = tx.point(i);
-                let rho = Euclidean::expand(own.worst());
-                best.clear();
-                ty.knn::<Euclidean>(p, usize::MAX, &mut best);
-                let nu = Euclidean::expand(best.worst());
-                s += nu.ln() - rho.ln();
-            }
-            s
+            let mut own = vec![KBest::new(k); range.len()];
+            tx.knn_of_block::<Euclidean>(range.start, &mut own);
+            let mut other = vec![KBest::new(k); range.len()];
+            ty.knn_of_other::<Euclidean>(&tx, range.start, &mut other);
+            own.iter()
+                .zip(&other)
+                .map(|(own, other)| {
+                    let rho = Euclidean::expand(own.worst());
+                    let nu = Euclidean::expand(other.worst());
+                    nu.ln() - rho.ln()
+                })
+                .sum::<f64>()
         })
     }?;
     if !sum.is_finite() {

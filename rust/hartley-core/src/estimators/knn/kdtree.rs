@@ -275,6 +275,30 @@ impl KdTree {
         lanes::count_leaves::<N>(crate::simd::level(), self, first, radii, out);
     }
 
+    /// For the consecutive positions `first..first + bests.len()` of another
+    /// tree `queries` of the same dimension, the nearest neighbours under
+    /// `N` among this tree's points (positions in this tree), one `KBest`
+    /// each (cleared first). Queries run in leaf groups of `queries`, so a
+    /// block of whole leaves costs least; in one or two dimensions, where a
+    /// single descent costs less than a group's, one by one.
+    ///
+    /// # Panics
+    /// If the dimensions differ.
+    pub fn knn_of_other<N: Norm>(&self, queries: &KdTree, first: usize, bests: &mut [KBest]) {
+        assert_eq!(self.dim, queries.dim, "queries of another dimension");
+        if bests.is_empty() {
+            return;
+        }
+        if self.dim <= 2 {
+            for (i, best) in (first..).zip(bests.iter_mut()) {
+                best.clear();
+                self.knn::<N>(queries.point(i), usize::MAX, best);
+            }
+            return;
+        }
+        lanes::knn_foreign_leaves::<N>(crate::simd::level(), self, queries, first, bests);
+    }
+
     /// Input row of the point at tree position `i`.
     ///
     /// # Panics

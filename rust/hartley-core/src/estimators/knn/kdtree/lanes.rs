@@ -1118,6 +1118,49 @@ fn knn_block<L: Vec16, N: Norm>(tok: L::Token, tree: &KdTree, first: usize, best
     }
 }
 
+/// The neighbours in `tree` of the points at positions `first..` of
+/// another tree, `queries`, by leaf groups of `queries`, each group walking
+/// `tree` from its root. The single-precision filter is off: the two trees'
+/// offsets are taken from different centres.
+#[inline(always)]
+fn knn_foreign_block<L: Vec16, N: Norm>(
+    tok: L::Token,
+    tree: &KdTree,
+    queries: &KdTree,
+    first: usize,
+    bests: &mut [KBest],
+) {
+    assert_eq!(tree.dim, queries.dim, "queries of another dimension");
+    let end = first + bests.len();
+    let k = bests[0].dist.len();
+    let mut best = Best::new(k, Margin::new::<N>(tree));
+    let mut stack = Vec::with_capacity(STACK);
+    for leaf in queries.leaf_of(first)..=queries.leaf_of(end - 1) {
+        let (ls, le) = queries.range(leaf);
+        let (lo, hi) = (ls.max(first), le.min(end));
+        best.clear();
+        let mut walk = KnnWalk {
+            g: Group::<L> {
+                tree,
+                tok,
+                q: queries.lane_block(leaf).as_chunks().0,
+                q32: &[],
+                filter: false,
+            },
+            best: &mut best,
+            stack: &mut stack,
+        };
+        let near = walk.g.near::<N>(0);
+        walk.visit::<N>(0, span(lo - ls, hi - ls), near);
+        for i in lo..hi {
+            let t = i - ls;
+            let b = &mut bests[i - first];
+            b.dist.copy_from_slice(&best.dist[t * k..(t + 1) * k]);
+            b.pos.copy_from_slice(&best.pos[t * k..(t + 1) * k]);
+        }
+    }
+}
+
 /// The range counts of one group.
 struct CountWalk<'a, L: Vec16> {
     g: Group<'a, L>,
@@ -1255,6 +1298,7 @@ macro_rules! tiered {
 
 tiered!(knn_leaves, knn_block, (tree: &KdTree, first: usize, bests: &mut [KBest]));
 tiered!(count_leaves, count_block, (tree: &KdTree, first: usize, radii: &[f64], out: &mut [u32]));
+tiered!(knn_foreign_leaves, knn_foreign_block, (tree: &KdTree, queries: &KdTree, first: usize, bests: &mut [KBest]));
 
 #[cfg(test)]
 mod tests {
@@ -1328,6 +1372,43 @@ mod tests {
                     .count()
             };
             assert_eq!(c as usize, want, "{level:?} pos {i} radius {r}");
+        }
+    }
+
+    /// Neighbours in `tree` of the points of `queries`, against brute force.
+    fn check_foreign<N: Norm>(tree: &KdTree, queries: &KdTree, k: usize, level: Level) {
+        let (first, len) = (queries.len() / 5, queries.len() - queries.len() / 5);
+        let mut bests = vec![KBest::new(k); len];
+        knn_foreign_leaves::<N>(level, tree, queries, first, &mut bests);
+        for (i, b) in (first..).zip(&bests) {
+            let q = queries.point(i);
+            let mut want: Vec<f64> = (0..tree.len()).map(|j| N::dist(q, tree.point(j))).collect();
+            want.sort_by(f64::total_cmp);
+            for (r, (&d, &p)) in b.dist.iter().zip(&b.pos).enumerate() {
+                if r < want.len() {
+                    assert_eq!(d, want[r], "{level:?} query {i} rank {r}");
+                    assert_eq!(N::dist(q, tree.point(p as usize)), d);
+                } else {
+                    assert_eq!((d, p), (f64::INFINITY, u32::MAX));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn queries_from_another_tree_match_brute_force_on_every_tier() {
+        for level in simd::available() {
+            for &(n, m, d) in &[(1, 7, 1), (40, 90, 2), (300, 130, 5), (200, 75, 33)] {
+                for kind in 0..3 {
+                    let tree = KdTree::build(points(kind, n, d, (n + d + kind) as u64), d, false);
+                    let other = points(kind, m, d, (m * 3 + d + kind) as u64);
+                    let queries = KdTree::build(other, d, false);
+                    for k in [1, 4] {
+                        check_foreign::<MaxNorm>(&tree, &queries, k, level);
+                        check_foreign::<Euclidean>(&tree, &queries, k, level);
+                    }
+                }
+            }
         }
     }
 
