@@ -5,8 +5,9 @@
 //! bounding box: neighbour queries prune by the box's lower distance bound,
 //! range counts add whole subtrees whose box lies inside the query ball.
 //!
-//! The hot loops are generic over the dimension ([`Dim`]), so that the
-//! common low dimensions compile to fully unrolled code.
+//! The single-query loops and the build are generic over the dimension
+//! ([`Dim`]), so that the common low dimensions compile to fully unrolled
+//! code; the leaf-group queries ([`lanes`]) take it at run time.
 
 use rayon::prelude::*;
 

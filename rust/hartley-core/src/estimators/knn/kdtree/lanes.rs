@@ -245,6 +245,11 @@ fn down32(x: f64) -> f32 {
     }
 }
 
+/// Most dimensions the filter serves: up to here the relative errors its
+/// [`Margin`] allows for, `(d + 2) 2^-24` in single precision and
+/// `(d + 2) 2^-53` in double, stay within the room it leaves.
+const FILTER_MAX_DIM: usize = 4096;
+
 /// A cheap first pass for the leaf scans: the points again in single
 /// precision, as offsets from a centre `c` (the points' coordinate-wise
 /// median), with a bound `slack` on how far a coordinate gap computed from
@@ -280,11 +285,12 @@ impl Filter {
     /// pay: where the slack could not be kept below a ten-thousandth of the
     /// typical leaf's side for most leaves (points spread over many orders
     /// of magnitude, or heavily tied), or single precision cannot hold the
-    /// offsets.
+    /// offsets; and above [`FILTER_MAX_DIM`] dimensions, where the
+    /// [`Margin`] bounds no longer hold.
     pub(super) fn build(lanes: &[f64], dim: usize, leaf_extent: &[f64]) -> Option<Filter> {
         use rayon::prelude::*;
         let n_leaves = leaf_extent.len();
-        if n_leaves == 0 || lanes.len() != n_leaves * dim * LANES {
+        if n_leaves == 0 || dim > FILTER_MAX_DIM || lanes.len() != n_leaves * dim * LANES {
             return None;
         }
         let mut sides = leaf_extent.to_vec();
@@ -297,6 +303,7 @@ impl Filter {
         // 2^16 leaves, of a regular sample of leaves beyond).
         let stride = n_leaves.div_ceil(1 << 16);
         let centre: Vec<f64> = (0..dim)
+            .into_par_iter()
             .map(|j| {
                 let mut v: Vec<f64> = (0..n_leaves)
                     .step_by(stride)
@@ -362,9 +369,10 @@ impl Filter {
 /// squares by a relative `(d + 2) 2^-24` at most (with room), which the
 /// thresholds below allow for, as for the relative `(d + 2) 2^-53` by which
 /// the double-precision distances the filter stands in for may differ from
-/// the true ones (room of 1e-12); squares of gaps so small that they fall
-/// to subnormals err by far less than the room left (the filter is off
-/// where offsets lie below 1e-10).
+/// the true ones (room of 1e-12, enough up to [`FILTER_MAX_DIM`]
+/// dimensions, as `(d + 2) 2^-24` stays far below 1 there); squares of gaps
+/// so small that they fall to subnormals err by far less than the room left
+/// (the filter is off where offsets lie below 1e-10).
 #[derive(Debug, Clone, Copy)]
 struct Margin {
     slack: f64,
@@ -1523,7 +1531,13 @@ mod tests {
 
     #[test]
     fn filter_changes_no_result() {
-        for &(n, d, kind) in &[(3000, 6, 0), (2000, 2, 2), (1500, 10, 0)] {
+        for &(n, d, kind) in &[
+            (3000, 6, 0),
+            (2000, 2, 2),
+            (1500, 10, 0),
+            (500, 64, 2),
+            (400, 300, 0),
+        ] {
             let pts = points(kind, n, d, (n + d) as u64);
             let tree = KdTree::build(pts.clone(), d, false);
             filter_changes_nothing::<MaxNorm>(tree, 4, 3);
@@ -1534,15 +1548,20 @@ mod tests {
 
     #[test]
     fn filter_is_exact_on_near_ties() {
-        // Spread points, and tight clusters whose members differ by a few
-        // multiples of the filter's error bound: many single-precision
-        // distances then fall within it of the exact ones.
-        let (n, d) = (2400, 5);
+        for (n, d) in [(2400, 5), (800, 200)] {
+            near_ties(n, d);
+        }
+    }
+
+    /// Spread points, and tight clusters whose members differ by a few
+    /// multiples of the filter's error bound: many single-precision
+    /// distances then fall within it of the exact ones.
+    fn near_ties(n: usize, d: usize) {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
         let mut pts = points(0, n, d, 21);
         let reach = 4.0 * (1.0 + 1e-12);
         let slack = reach * 2f64.powi(-21);
-        for c in 0..60 {
+        for c in 0..n / 40 {
             let centre: Vec<f64> = pts[c * 40 * d..c * 40 * d + d].to_vec();
             for m in 1..8 {
                 let row = (c * 40 + m) * d;
@@ -1554,6 +1573,14 @@ mod tests {
         }
         filter_changes_nothing::<MaxNorm>(KdTree::build(pts.clone(), d, false), 3, 5);
         filter_changes_nothing::<Euclidean>(KdTree::build(pts, d, false), 3, 6);
+    }
+
+    #[test]
+    fn filter_stays_off_above_its_dimension_bound() {
+        for (d, on) in [(FILTER_MAX_DIM, true), (FILTER_MAX_DIM + 1, false)] {
+            let tree = KdTree::build(points(0, 40, d, 8), d, false);
+            assert_eq!(!tree.lanes32.is_empty(), on, "d = {d}");
+        }
     }
 
     #[test]
