@@ -369,10 +369,11 @@ impl Filter {
 /// squares by a relative `(d + 2) 2^-24` at most (with room), which the
 /// thresholds below allow for, as for the relative `(d + 2) 2^-53` by which
 /// the double-precision distances the filter stands in for may differ from
-/// the true ones (room of 1e-12, enough up to [`FILTER_MAX_DIM`]
-/// dimensions, as `(d + 2) 2^-24` stays far below 1 there); squares of gaps
-/// so small that they fall to subnormals err by far less than the room left
-/// (the filter is off where offsets lie below 1e-10).
+/// the true ones (room of 1e-12, above `(d + 2) 2^-53` up to
+/// [`FILTER_MAX_DIM`] dimensions, where the factor 1.01 in the single-
+/// precision bound also covers the `1 / (1 - d 2^-24)` of its exact form);
+/// squares of gaps so small that they fall to subnormals err by far less
+/// than the room left (the filter is off where offsets lie below 1e-10).
 #[derive(Debug, Clone, Copy)]
 struct Margin {
     slack: f64,
