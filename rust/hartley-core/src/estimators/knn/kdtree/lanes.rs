@@ -1101,23 +1101,33 @@ impl<L: Vec16> KnnWalk<'_, L> {
     }
 }
 
-/// `KdTree::knn_of_block` by leaf groups.
+/// The k-nearest-neighbour searches of the leaf groups of `queries` that
+/// hold the positions `first..first + bests.len()`: `group` loads a leaf's
+/// queries, `search` runs its lanes, and the results of those positions go
+/// to `bests`.
 #[inline(always)]
-fn knn_block<L: Vec16, N: Norm>(tok: L::Token, tree: &KdTree, first: usize, bests: &mut [KBest]) {
+fn knn_groups<'a, L: Vec16, N: Norm>(
+    tree: &KdTree,
+    queries: &KdTree,
+    first: usize,
+    bests: &mut [KBest],
+    group: impl Fn(usize) -> Group<'a, L>,
+    search: impl Fn(&mut KnnWalk<'_, L>, usize, Mask),
+) {
     let end = first + bests.len();
     let k = bests[0].dist.len();
     let mut best = Best::new(k, Margin::new::<N>(tree));
     let mut stack = Vec::with_capacity(STACK);
-    for leaf in tree.leaf_of(first)..=tree.leaf_of(end - 1) {
-        let (ls, le) = tree.range(leaf);
+    for leaf in queries.leaf_of(first)..=queries.leaf_of(end - 1) {
+        let (ls, le) = queries.range(leaf);
         let (lo, hi) = (ls.max(first), le.min(end));
         best.clear();
         let mut walk = KnnWalk {
-            g: Group::<L>::load(tree, tok, leaf),
+            g: group(leaf),
             best: &mut best,
             stack: &mut stack,
         };
-        walk.run::<N>(leaf, span(lo - ls, hi - ls));
+        search(&mut walk, leaf, span(lo - ls, hi - ls));
         for i in lo..hi {
             let t = i - ls;
             let b = &mut bests[i - first];
@@ -1125,6 +1135,19 @@ fn knn_block<L: Vec16, N: Norm>(tok: L::Token, tree: &KdTree, first: usize, best
             b.pos.copy_from_slice(&best.pos[t * k..(t + 1) * k]);
         }
     }
+}
+
+/// `KdTree::knn_of_block` by leaf groups.
+#[inline(always)]
+fn knn_block<L: Vec16, N: Norm>(tok: L::Token, tree: &KdTree, first: usize, bests: &mut [KBest]) {
+    knn_groups::<L, N>(
+        tree,
+        tree,
+        first,
+        bests,
+        |leaf| Group::load(tree, tok, leaf),
+        |walk, leaf, lanes| walk.run::<N>(leaf, lanes),
+    );
 }
 
 /// The neighbours in `tree` of the points at positions `first..` of
@@ -1140,34 +1163,23 @@ fn knn_foreign_block<L: Vec16, N: Norm>(
     bests: &mut [KBest],
 ) {
     assert_eq!(tree.dim, queries.dim, "queries of another dimension");
-    let end = first + bests.len();
-    let k = bests[0].dist.len();
-    let mut best = Best::new(k, Margin::new::<N>(tree));
-    let mut stack = Vec::with_capacity(STACK);
-    for leaf in queries.leaf_of(first)..=queries.leaf_of(end - 1) {
-        let (ls, le) = queries.range(leaf);
-        let (lo, hi) = (ls.max(first), le.min(end));
-        best.clear();
-        let mut walk = KnnWalk {
-            g: Group::<L> {
-                tree,
-                tok,
-                q: queries.lane_block(leaf).as_chunks().0,
-                q32: &[],
-                filter: false,
-            },
-            best: &mut best,
-            stack: &mut stack,
-        };
-        let near = walk.g.near::<N>(0);
-        walk.visit::<N>(0, span(lo - ls, hi - ls), near);
-        for i in lo..hi {
-            let t = i - ls;
-            let b = &mut bests[i - first];
-            b.dist.copy_from_slice(&best.dist[t * k..(t + 1) * k]);
-            b.pos.copy_from_slice(&best.pos[t * k..(t + 1) * k]);
-        }
-    }
+    knn_groups::<L, N>(
+        tree,
+        queries,
+        first,
+        bests,
+        |leaf| Group {
+            tree,
+            tok,
+            q: queries.lane_block(leaf).as_chunks().0,
+            q32: &[],
+            filter: false,
+        },
+        |walk, _, lanes| {
+            let near = walk.g.near::<N>(0);
+            walk.visit::<N>(0, lanes, near);
+        },
+    );
 }
 
 /// The range counts of one group.
