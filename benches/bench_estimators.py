@@ -68,10 +68,15 @@ def mi1d_data(n: int) -> dict:
     return {"x": x, "y": y, "desc": desc}
 
 
-def mi5d_data(n: int) -> dict:
+def linear_pair(n: int, d: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """x ~ N(0, I_d) and y = a x + b e with e ~ N(0, I_d), seed 0."""
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((n, 5))
-    y = 0.6 * x + 0.8 * rng.standard_normal((n, 5))
+    x = rng.standard_normal((n, d))
+    return x, a * x + b * rng.standard_normal((n, d))
+
+
+def mi5d_data(n: int) -> dict:
+    x, y = linear_pair(n, 5, 0.6, 0.8)
     desc = (
         f"x ~ N(0, I_5), y = 0.6 x + 0.8 e with e ~ N(0, I_5); n = {n:,}, seed 0. "
         f"True MI = -(5/2) ln(1 - 0.36) = {-2.5 * math.log(0.64):.5f} nats "
@@ -81,9 +86,7 @@ def mi5d_data(n: int) -> dict:
 
 
 def mi_hd_data(n: int) -> dict:
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((n, 16))
-    y = 0.5 * x + math.sqrt(0.75) * rng.standard_normal((n, 16))
+    x, y = linear_pair(n, 16, 0.5, math.sqrt(0.75))
     desc = (
         f"x ~ N(0, I_16), y = 0.5 x + sqrt(0.75) e with e ~ N(0, I_16); n = {n:,}, seed 0. "
         f"True MI = -8 ln(0.75) = {-8 * math.log(0.75):.5f} nats (KSG is biased low in 32 "

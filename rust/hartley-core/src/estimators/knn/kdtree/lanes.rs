@@ -1152,8 +1152,9 @@ fn knn_block<L: Vec16, N: Norm>(tok: L::Token, tree: &KdTree, first: usize, best
 
 /// The neighbours in `tree` of the points at positions `first..` of
 /// another tree, `queries`, by leaf groups of `queries`, each group walking
-/// `tree` from its root. The single-precision filter is off: the two trees'
-/// offsets are taken from different centres.
+/// `tree` from its root (of the same dimension, which `KdTree::knn_of_other`
+/// checks). The single-precision filter is off: the two trees' offsets are
+/// taken from different centres.
 #[inline(always)]
 fn knn_foreign_block<L: Vec16, N: Norm>(
     tok: L::Token,
@@ -1162,7 +1163,6 @@ fn knn_foreign_block<L: Vec16, N: Norm>(
     first: usize,
     bests: &mut [KBest],
 ) {
-    assert_eq!(tree.dim, queries.dim, "queries of another dimension");
     knn_groups::<L, N>(
         tree,
         queries,
