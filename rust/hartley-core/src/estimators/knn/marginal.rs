@@ -79,10 +79,83 @@ impl Sorted1d {
         hi.saturating_sub(lo)
     }
 
-    /// [`Sorted1d::boundary`] by a search outwards from `start`.
+    /// [`Sorted1d::boundary`] by a search outwards from `start`, for
+    /// boundaries that usually lie a few hundred values away.
+    ///
+    /// The cached index (every [`BLOCK`]-th value) is compared [`WINDOW`]
+    /// entries at a time, outwards from `start`'s block, until a window
+    /// holds the boundary's block; the values of that block are then
+    /// counted by one branch-free pass over [`BLOCK`] values. Both passes
+    /// vectorise, so a search costs a few well-predicted branches instead of
+    /// a binary search's unpredictable ones. Boundaries more than
+    /// [`WINDOWS`] windows away are found by galloping over the index.
     #[inline(always)]
     fn boundary_from(&self, start: usize, holds: impl Fn(f64) -> bool) -> usize {
-        seek(&self.values, start, holds)
+        let (v, s) = (&self.values[..], &self.sample[..]);
+        let n = v.len();
+        let h = start.min(n);
+        // The entries of `w` that hold: a prefix of `w`, so its length.
+        let run = |w: &[f64]| w.iter().map(|&x| holds(x) as usize).sum::<usize>();
+        let window = |w: &[f64]| {
+            let w: &[f64; WINDOW] = w.try_into().expect("a whole window");
+            w.iter().map(|&x| holds(x) as usize).sum::<usize>()
+        };
+        // The boundary lies in (lo - 1, hi], every value below lo holds and
+        // hi - lo < BLOCK: the values in the BLOCK ending at hi that hold
+        // place it.
+        let finish = |lo: usize, hi: usize| {
+            if hi >= BLOCK {
+                let w: &[f64; BLOCK] = v[hi - BLOCK..hi].try_into().expect("a whole block");
+                hi - BLOCK + w.iter().map(|&x| holds(x) as usize).sum::<usize>()
+            } else {
+                lo + run(&v[lo..hi])
+            }
+        };
+        if h < n && holds(v[h]) {
+            // The boundary lies after h: find the first block start that
+            // fails (s.len() if none), searching from the block after h's.
+            let mut t = h / BLOCK + 1;
+            let mut fails = None;
+            for _ in 0..WINDOWS {
+                if t + WINDOW > s.len() {
+                    fails = Some(t + run(&s[t.min(s.len())..]));
+                    break;
+                }
+                let c = window(&s[t..t + WINDOW]);
+                if c < WINDOW {
+                    fails = Some(t + c);
+                    break;
+                }
+                t += WINDOW;
+            }
+            let f = fails.unwrap_or_else(|| t + gallop(&s[t..], 0, |&x| holds(x)));
+            finish((h + 1).max((f - 1) * BLOCK + 1), (f * BLOCK).min(n))
+        } else {
+            // The boundary lies at or before h: count the block starts
+            // before h that hold.
+            if h == 0 {
+                return 0;
+            }
+            let mut e = (h - 1) / BLOCK + 1;
+            let mut holding = None;
+            for _ in 0..WINDOWS {
+                if e < WINDOW {
+                    holding = Some(run(&s[..e]));
+                    break;
+                }
+                let c = window(&s[e - WINDOW..e]);
+                if c > 0 {
+                    holding = Some(e - WINDOW + c);
+                    break;
+                }
+                e -= WINDOW;
+            }
+            let t = match holding.unwrap_or_else(|| gallop(&s[..e], e, |&x| holds(x))) {
+                0 => return 0,
+                c => c - 1,
+            };
+            finish(t * BLOCK + 1, ((t + 1) * BLOCK).min(h))
+        }
     }
 
     /// The values, ascending.
@@ -157,54 +230,11 @@ fn gallop<T>(v: &[T], start: usize, holds: impl Fn(&T) -> bool) -> usize {
     }
 }
 
-/// Values per step of [`seek`]'s linear phase.
-const SEEK_STEP: usize = 32;
+/// Index entries [`Sorted1d::boundary_from`] compares at once.
+const WINDOW: usize = 8;
 
-/// Steps of [`seek`]'s linear phase before it gallops.
-const SEEK_STEPS: usize = 32;
-
-/// [`gallop`] for boundaries that usually lie a few hundred values from
-/// `start`: it steps [`SEEK_STEP`] values at a time, one well-predicted
-/// comparison per step, and counts the values that hold in the step that
-/// crosses the boundary with a branch-free (vectorisable) pass, instead of
-/// a binary search's unpredictable branches. Boundaries farther away than
-/// [`SEEK_STEPS`] steps are found by galloping from there.
-#[inline(always)]
-fn seek(v: &[f64], start: usize, holds: impl Fn(f64) -> bool) -> usize {
-    let n = v.len();
-    let h = start.min(n);
-    // The values of `s` that hold: a prefix of `s`, so its length.
-    let run = |s: &[f64]| s.iter().map(|&x| holds(x) as usize).sum::<usize>();
-    if h < n && holds(v[h]) {
-        // The boundary lies after h.
-        let mut lo = h + 1;
-        for _ in 0..SEEK_STEPS {
-            if n - lo < SEEK_STEP {
-                return lo + run(&v[lo..]);
-            }
-            let probe = lo + SEEK_STEP - 1;
-            if !holds(v[probe]) {
-                return lo + run(&v[lo..probe]);
-            }
-            lo = probe + 1;
-        }
-        gallop(v, lo, |&x| holds(x))
-    } else {
-        // The boundary lies at or before h.
-        let mut hi = h;
-        for _ in 0..SEEK_STEPS {
-            if hi < SEEK_STEP {
-                return run(&v[..hi]);
-            }
-            let probe = hi - SEEK_STEP;
-            if holds(v[probe]) {
-                return probe + 1 + run(&v[probe + 1..hi]);
-            }
-            hi = probe;
-        }
-        gallop(v, hi, |&x| holds(x))
-    }
-}
+/// Windows [`Sorted1d::boundary_from`] steps through before it gallops.
+const WINDOWS: usize = 4;
 
 /// Where the last search of a [`Sorted1d`] ended, to start the next one.
 #[derive(Debug, Clone, Copy, Default)]
@@ -293,21 +323,23 @@ mod tests {
 
     #[test]
     fn counts_far_from_the_start_match_scan() {
-        // Boundaries from next to the query to past the linear phase of
-        // `seek` (and past the ends), on values with long runs of ties.
-        let v: Vec<f64> = (0..5000u64)
-            .map(|i| ((i * 7919) % 4001 / 3) as f64)
-            .collect();
-        let s = Sorted1d::new(v.clone());
-        let mut hint = Hint::default();
-        for (i, &q) in v.iter().enumerate().step_by(37) {
-            for r in [0.0, 0.5, 3.0, 40.0, 300.0, 700.0, 2000.0] {
-                let direct = v.iter().filter(|&&x| (x - q).abs() <= r).count();
-                let at = s.values().partition_point(|&x| x < q) + i % 3;
-                let at = at.min(s.values().partition_point(|&x| x <= q) - 1);
-                assert_eq!(s.count_from(at, q, r), direct, "q {q} r {r}");
-                assert_eq!(s.count_near(q, r, &mut hint), direct, "q {q} r {r}");
-                assert_eq!(s.count_within(q, r), direct);
+        // Boundaries from next to the query to past the windowed phase of
+        // `boundary_from` (and past the ends), on values with long runs of
+        // ties, in arrays shorter than one block, than one window of blocks,
+        // and longer than all the windows.
+        for n in [5u64, 60, 64, 65, 700, 5000, 20000] {
+            let v: Vec<f64> = (0..n).map(|i| ((i * 7919) % 4001 / 3) as f64).collect();
+            let s = Sorted1d::new(v.clone());
+            let mut hint = Hint::default();
+            for (i, &q) in v.iter().enumerate().step_by(n as usize / 50 + 1) {
+                for r in [0.0, 0.5, 3.0, 40.0, 300.0, 700.0, 2000.0] {
+                    let direct = v.iter().filter(|&&x| (x - q).abs() <= r).count();
+                    let at = s.values().partition_point(|&x| x < q) + i % 3;
+                    let at = at.min(s.values().partition_point(|&x| x <= q) - 1);
+                    assert_eq!(s.count_from(at, q, r), direct, "n {n} q {q} r {r}");
+                    assert_eq!(s.count_near(q, r, &mut hint), direct, "n {n} q {q} r {r}");
+                    assert_eq!(s.count_within(q, r), direct);
+                }
             }
         }
     }
