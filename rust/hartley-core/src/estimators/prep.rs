@@ -108,7 +108,18 @@ impl Prep {
 /// Fails with [`Error::NonFinite`] at the first NaN or infinity.
 pub fn check_finite(m: Matrix<'_>, arg: &'static str) -> Result<()> {
     use rayon::prelude::*;
-    match m.data.par_iter().position_first(|v| !v.is_finite()) {
+    // Chunks checked by a branch-free (vectorised) pass; only a chunk that
+    // fails is searched for its first bad value.
+    const CHUNK: usize = 1 << 14;
+    let bad = m
+        .data
+        .par_chunks(CHUNK)
+        .position_first(|c| !c.iter().fold(true, |ok, v| ok & v.is_finite()));
+    let first = bad.map(|b| {
+        let c = &m.data[b * CHUNK..((b + 1) * CHUNK).min(m.data.len())];
+        b * CHUNK + c.iter().position(|v| !v.is_finite()).expect("a bad value")
+    });
+    match first {
         None => Ok(()),
         Some(at) => Err(Error::NonFinite {
             arg,
@@ -356,6 +367,41 @@ mod tests {
                 row: 1,
                 col: 0
             })
+        );
+    }
+
+    #[test]
+    fn non_finite_reports_the_first_bad_value() {
+        // Bad values in several chunks of the parallel check, the first one
+        // late in its chunk.
+        let (n, d) = (40_000, 3);
+        let mut x = vec![0.5; n * d];
+        for (at, v) in [(3 * 16384 + 7, f64::NAN), (2 * 16384 - 1, f64::INFINITY)] {
+            x[at] = v;
+        }
+        let m = Matrix::new(&x, n, d).unwrap();
+        let at = 2 * 16384 - 1;
+        assert_eq!(
+            check_finite(m, "X"),
+            Err(Error::NonFinite {
+                arg: "X",
+                row: at / d,
+                col: at % d
+            })
+        );
+        x[at] = f64::NEG_INFINITY;
+        x[0] = f64::NAN;
+        assert_eq!(
+            check_finite(Matrix::new(&x, n, d).unwrap(), "X"),
+            Err(Error::NonFinite {
+                arg: "X",
+                row: 0,
+                col: 0
+            })
+        );
+        assert_eq!(
+            check_finite(Matrix::new(&x[..0], 0, d).unwrap(), "X"),
+            Ok(())
         );
     }
 
