@@ -161,9 +161,6 @@ impl XRanks {
     }
 }
 
-/// The largest `k` served by the windowed search of [`Strips::kth_distance`].
-const FAST_K: usize = 8;
-
 /// The most strips the windowed search visits before handing over to the
 /// exact scan.
 const FAST_WINDOWS: usize = 5;
@@ -342,9 +339,11 @@ impl Strips {
         }
     }
 
-    /// The max-norm distance from the point at position `i` to its `k`-th
-    /// nearest other point, for `k <= FAST_K`; `None` for larger `k` and
-    /// when more than `FAST_WINDOWS` strips would need a visit.
+    /// The max-norm distance from the point at position `i` to its `K`-th
+    /// nearest other point; `None` when more than `FAST_WINDOWS` strips
+    /// would need a visit. [`Strips::kth_distance`] serves `K` up to 8 this
+    /// way: with `K` known at compile time, the `K` best distances stay in
+    /// registers.
     ///
     /// A window of a few points around the query's y is taken at once in
     /// its own strip and in each strip beside it that is nearer than the
@@ -354,17 +353,14 @@ impl Strips {
     /// until the points left out of its strip are provably no closer. The
     /// common case thus runs without the data-dependent branches of a scan.
     #[inline(always)]
-    fn kth_distance_fast(&self, i: usize, k: usize) -> Option<f64> {
-        if k > FAST_K {
-            return None;
-        }
+    fn kth_distance_fast<const K: usize>(&self, i: usize) -> Option<f64> {
         let q = self.point(i);
         let c = i / self.width;
         let h = 2;
-        let mut top = [f64::INFINITY; FAST_K];
-        let top = &mut top[..k];
+        let mut top = [f64::INFINITY; K];
+        let top = &mut top;
         // Offers positions lo..hi of the strip starting at s.
-        let offer = |s: usize, lo: usize, hi: usize, skip: usize, top: &mut [f64]| {
+        let offer = |s: usize, lo: usize, hi: usize, skip: usize, top: &mut [f64; K]| {
             for j in lo..hi {
                 let d = (self.y[j] - q[1]).abs().max((self.x_in(s, j) - q[0]).abs());
                 let mut carry = if j == skip { f64::INFINITY } else { d };
@@ -400,7 +396,7 @@ impl Strips {
                 } else {
                     self.extent[next].0 - q[0]
                 };
-                if gap >= top[k - 1] {
+                if gap >= top[K - 1] {
                     break;
                 }
                 if n_windows == FAST_WINDOWS {
@@ -420,16 +416,16 @@ impl Strips {
         // provably no closer than the k-th distance (which only shrinks, so
         // a window once closed stays closed).
         for &(mut lo, mut hi, s, e) in &windows[..n_windows] {
-            while lo > s && q[1] - self.y[lo - 1] < top[k - 1] {
+            while lo > s && q[1] - self.y[lo - 1] < top[K - 1] {
                 lo -= 1;
                 offer(s, lo, lo + 1, i, top);
             }
-            while hi < e && self.y[hi] - q[1] < top[k - 1] {
+            while hi < e && self.y[hi] - q[1] < top[K - 1] {
                 offer(s, hi, hi + 1, i, top);
                 hi += 1;
             }
         }
-        let r = top[k - 1];
+        let r = top[K - 1];
         r.is_finite().then_some(r)
     }
 
@@ -437,7 +433,18 @@ impl Strips {
     /// nearest other point.
     #[inline(always)]
     pub fn kth_distance(&self, i: usize, k: usize, best: &mut KBest) -> f64 {
-        self.kth_distance_fast(i, k).unwrap_or_else(|| {
+        let fast = match k {
+            1 => self.kth_distance_fast::<1>(i),
+            2 => self.kth_distance_fast::<2>(i),
+            3 => self.kth_distance_fast::<3>(i),
+            4 => self.kth_distance_fast::<4>(i),
+            5 => self.kth_distance_fast::<5>(i),
+            6 => self.kth_distance_fast::<6>(i),
+            7 => self.kth_distance_fast::<7>(i),
+            8 => self.kth_distance_fast::<8>(i),
+            _ => None,
+        };
+        fast.unwrap_or_else(|| {
             best.clear();
             self.knn_of(i, best);
             best.worst()
@@ -616,7 +623,7 @@ mod tests {
                 let (x, y) = samples(kind, n, (kind * 1000 + n) as u64);
                 let ys = Ranked::new(&y);
                 let strips = Strips::new(&x, &ys, width);
-                for k in [1usize, 3, 8, 12] {
+                for k in [1usize, 2, 3, 4, 5, 6, 7, 8, 12] {
                     let mut best = KBest::new(k);
                     for pos in 0..n {
                         let [px, py] = strips.point(pos);
