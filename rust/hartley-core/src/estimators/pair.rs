@@ -11,7 +11,7 @@
 //! filled by walking the samples in y order (the order of y is computed
 //! once, and shared by every feature scored against the same target).
 //! Every point carries its rank in x and in y, so the marginal counts
-//! gallop outwards from the point's own place in the sorted values, touching
+//! search outwards from the point's own place in the sorted values, touching
 //! only the neighbourhood it counts.
 
 use super::digamma::digamma_int;

@@ -58,7 +58,7 @@ impl Sorted1d {
         hi.saturating_sub(lo)
     }
 
-    /// [`Sorted1d::count_within`], with both searches galloping from the
+    /// [`Sorted1d::count_within`], with both searches starting from the
     /// ends found for the previous query (`hint`, updated): queries issued
     /// in spatial order then cost a few steps instead of a full search.
     #[inline]
@@ -70,7 +70,7 @@ impl Sorted1d {
     }
 
     /// [`Sorted1d::count_within`] for a `q` known to sit at index `at` of
-    /// the sorted values: both ends are found by galloping out from `at`,
+    /// the sorted values: both ends are found by searching out from `at`,
     /// in memory near `at` only.
     #[inline(always)]
     pub fn count_from(&self, at: usize, q: f64, r: f64) -> usize {
@@ -100,9 +100,9 @@ impl Sorted1d {
             let w: &[f64; WINDOW] = w.try_into().expect("a whole window");
             w.iter().map(|&x| holds(x) as usize).sum::<usize>()
         };
-        // The boundary lies in (lo - 1, hi], every value below lo holds and
-        // hi - lo < BLOCK: the values in the BLOCK ending at hi that hold
-        // place it.
+        // For a boundary known to lie in lo..=hi, with every value below lo
+        // holding and hi - lo < BLOCK: the values that hold among the BLOCK
+        // ending at hi place it.
         let finish = |lo: usize, hi: usize| {
             if hi >= BLOCK {
                 let w: &[f64; BLOCK] = v[hi - BLOCK..hi].try_into().expect("a whole block");
@@ -267,7 +267,7 @@ impl Marginal {
     ///
     /// A tree answers in the order of its own leaves, which keeps each leaf
     /// of queries together (see `KdTree::count_block`); sorted values
-    /// gallop from one query to the next. Advances `ctl` by the fraction
+    /// search from where the last query ended. Advances `ctl` by the fraction
     /// `share` of the rows; returns the counts and the units advanced.
     pub fn counts(
         &self,
@@ -307,7 +307,7 @@ impl Marginal {
 
     /// Number of points within max-norm distance `r` of `q` (inclusive,
     /// counting a point equal to `q`), for queries issued in spatial order: a
-    /// single coordinate gallops from where `hint` says the last query ended.
+    /// single coordinate searches from where `hint` says the last query ended.
     #[inline]
     pub fn count_near(&self, q: &[f64], r: f64, hint: &mut Hint) -> usize {
         match self {
