@@ -607,27 +607,42 @@ mod x86 {
         }
         #[inline(always)]
         fn abs(self) -> Self {
+            // Written out, not through closures, which would be compiled
+            // without AVX2 and call these intrinsics out of line.
             // SAFETY: a `Ymm` exists, so AVX2 is available.
-            let sign = unsafe { _mm256_set1_pd(-0.0) };
-            let clear = |x| {
-                // SAFETY: as above.
-                unsafe { _mm256_andnot_pd(sign, x) }
-            };
-            Ymm(self.0.map(clear))
+            unsafe {
+                let sign = _mm256_set1_pd(-0.0);
+                Ymm([
+                    _mm256_andnot_pd(sign, self.0[0]),
+                    _mm256_andnot_pd(sign, self.0[1]),
+                    _mm256_andnot_pd(sign, self.0[2]),
+                    _mm256_andnot_pd(sign, self.0[3]),
+                ])
+            }
         }
         #[inline(always)]
         fn lt(self, o: Self) -> Mask {
             // SAFETY: a `Ymm` exists, so AVX2 is available.
-            pack(std::array::from_fn(|i| unsafe {
-                _mm256_cmp_pd::<_CMP_LT_OQ>(self.0[i], o.0[i])
-            }))
+            unsafe {
+                pack([
+                    _mm256_cmp_pd::<_CMP_LT_OQ>(self.0[0], o.0[0]),
+                    _mm256_cmp_pd::<_CMP_LT_OQ>(self.0[1], o.0[1]),
+                    _mm256_cmp_pd::<_CMP_LT_OQ>(self.0[2], o.0[2]),
+                    _mm256_cmp_pd::<_CMP_LT_OQ>(self.0[3], o.0[3]),
+                ])
+            }
         }
         #[inline(always)]
         fn le(self, o: Self) -> Mask {
             // SAFETY: as in `lt`.
-            pack(std::array::from_fn(|i| unsafe {
-                _mm256_cmp_pd::<_CMP_LE_OQ>(self.0[i], o.0[i])
-            }))
+            unsafe {
+                pack([
+                    _mm256_cmp_pd::<_CMP_LE_OQ>(self.0[0], o.0[0]),
+                    _mm256_cmp_pd::<_CMP_LE_OQ>(self.0[1], o.0[1]),
+                    _mm256_cmp_pd::<_CMP_LE_OQ>(self.0[2], o.0[2]),
+                    _mm256_cmp_pd::<_CMP_LE_OQ>(self.0[3], o.0[3]),
+                ])
+            }
         }
         #[inline(always)]
         fn store(self, p: &mut V) {
@@ -1101,33 +1116,56 @@ impl<L: Vec16> KnnWalk<'_, L> {
     }
 }
 
-/// The k-nearest-neighbour searches of the leaf groups of `queries` that
-/// hold the positions `first..first + bests.len()`: `group` loads a leaf's
-/// queries, `search` runs its lanes, and the results of those positions go
-/// to `bests`.
+/// The k-nearest-neighbour searches in `tree` of the leaf groups that hold
+/// the positions `first..first + bests.len()`, of `tree` itself (`queries`
+/// `None`: each group walks up from its own leaf, with the filter) or of
+/// another tree (each group walks down from the root); the results of those
+/// positions go to `bests`.
 #[inline(always)]
-fn knn_groups<'a, L: Vec16, N: Norm>(
+fn knn_groups<L: Vec16, N: Norm>(
+    tok: L::Token,
     tree: &KdTree,
-    queries: &KdTree,
+    queries: Option<&KdTree>,
     first: usize,
     bests: &mut [KBest],
-    group: impl Fn(usize) -> Group<'a, L>,
-    search: impl Fn(&mut KnnWalk<'_, L>, usize, Mask),
 ) {
+    // The group's code is written out here rather than passed in as
+    // closures: a closure is compiled apart from the instruction-set tier
+    // this function is inlined into, and its vector operations would not
+    // be inlined.
     let end = first + bests.len();
     let k = bests[0].dist.len();
     let mut best = Best::new(k, Margin::new::<N>(tree));
     let mut stack = Vec::with_capacity(STACK);
-    for leaf in queries.leaf_of(first)..=queries.leaf_of(end - 1) {
-        let (ls, le) = queries.range(leaf);
+    let q_tree = queries.unwrap_or(tree);
+    for leaf in q_tree.leaf_of(first)..=q_tree.leaf_of(end - 1) {
+        let (ls, le) = q_tree.range(leaf);
         let (lo, hi) = (ls.max(first), le.min(end));
         best.clear();
+        let g = match queries {
+            None => Group::<L>::load(tree, tok, leaf),
+            // The filter is off: the two trees' single-precision offsets
+            // have different centres.
+            Some(queries) => Group {
+                tree,
+                tok,
+                q: queries.lane_block(leaf).as_chunks().0,
+                q32: &[],
+                filter: false,
+            },
+        };
         let mut walk = KnnWalk {
-            g: group(leaf),
+            g,
             best: &mut best,
             stack: &mut stack,
         };
-        search(&mut walk, leaf, span(lo - ls, hi - ls));
+        let lanes = span(lo - ls, hi - ls);
+        if queries.is_none() {
+            walk.run::<N>(leaf, lanes);
+        } else {
+            let near = walk.g.near::<N>(0);
+            walk.visit::<N>(0, lanes, near);
+        }
         for i in lo..hi {
             let t = i - ls;
             let b = &mut bests[i - first];
@@ -1140,14 +1178,7 @@ fn knn_groups<'a, L: Vec16, N: Norm>(
 /// `KdTree::knn_of_block` by leaf groups.
 #[inline(always)]
 fn knn_block<L: Vec16, N: Norm>(tok: L::Token, tree: &KdTree, first: usize, bests: &mut [KBest]) {
-    knn_groups::<L, N>(
-        tree,
-        tree,
-        first,
-        bests,
-        |leaf| Group::load(tree, tok, leaf),
-        |walk, leaf, lanes| walk.run::<N>(leaf, lanes),
-    );
+    knn_groups::<L, N>(tok, tree, None, first, bests);
 }
 
 /// The neighbours in `tree` of the points at positions `first..` of
@@ -1163,23 +1194,7 @@ fn knn_foreign_block<L: Vec16, N: Norm>(
     first: usize,
     bests: &mut [KBest],
 ) {
-    knn_groups::<L, N>(
-        tree,
-        queries,
-        first,
-        bests,
-        |leaf| Group {
-            tree,
-            tok,
-            q: queries.lane_block(leaf).as_chunks().0,
-            q32: &[],
-            filter: false,
-        },
-        |walk, _, lanes| {
-            let near = walk.g.near::<N>(0);
-            walk.visit::<N>(0, lanes, near);
-        },
-    );
+    knn_groups::<L, N>(tok, tree, Some(queries), first, bests);
 }
 
 /// The range counts of one group.
