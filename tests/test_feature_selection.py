@@ -177,6 +177,44 @@ def test_ties_agree_within_sklearns_own_spread() -> None:
     assert np.all(np.abs(got - draws.mean(axis=0)) < 4 * spread + 1e-6)
 
 
+def crowded_data(n: int = 3000, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Skewed and heavy-tailed continuous features, which crowd most samples
+    into a sliver of the scaled range, and a target with a hint of them."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, 3))
+    X = np.column_stack([np.exp(2 * z[:, 0]), rng.standard_cauchy(n), np.exp(-2 * z[:, 1])])
+    y = z[:, 0] + z[:, 1] + 0.5 * rng.standard_normal(n)
+    return X, y
+
+
+def test_crowded_features_match_sklearn() -> None:
+    X, y = crowded_data()
+    got = hartley.mutual_info_regression(X, y)
+    ref = sk_regression(X, y, random_state=0)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=ATOL)
+    assert got[0] > 0.2 and got[2] > 0.2
+
+
+@pytest.mark.parametrize("tied", ["features", "target"])
+def test_crowded_ties_agree_within_sklearns_own_spread(tied: str) -> None:
+    # Two-valued and five-valued features, or a target that is 0 for half of
+    # the samples: almost every sample shares its value with thousands.
+    rng = np.random.default_rng(8)
+    n = 3000
+    z = rng.standard_normal((n, 2))
+    if tied == "features":
+        X = np.column_stack([(z[:, 0] > 0).astype(float), np.floor(z[:, 1] * 1.2).clip(-2, 2)])
+        y = z[:, 0] + z[:, 1] + 0.5 * rng.standard_normal(n)
+    else:
+        X = z
+        y = np.where(rng.random(n) < 0.5, 0.0, z[:, 0] + z[:, 1])
+    got = hartley.mutual_info_regression(X, y)
+    draws = np.array([sk_regression(X, y, random_state=s) for s in range(10)])
+    spread = draws.std(axis=0)
+    assert np.all(np.abs(got - draws.mean(axis=0)) < 4 * spread + 1e-3)
+    assert np.all(got > 0.1)
+
+
 def test_random_state_none_is_zero_and_input_is_untouched() -> None:
     X, y = make_data()
     X_before, y_before = X.copy(), y.copy()

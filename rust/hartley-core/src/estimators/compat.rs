@@ -87,7 +87,7 @@ pub fn mutual_info_features(
                 | (Var::Continuous(c), Var::Discrete(labels)) => ross(c, labels, n_neighbors),
                 (Var::Continuous(a), Var::Continuous(_)) => {
                     let ys = sorted_y.as_ref().expect("a continuous target is ranked");
-                    let strips = Strips::new(a, ys, Strips::default_width(n, n_neighbors));
+                    let strips = Strips::for_knn(a, ys, n_neighbors);
                     ksg_pair(&strips, ys.sorted(), n_neighbors, Ksg::One, &Control::new())?
                 }
             };

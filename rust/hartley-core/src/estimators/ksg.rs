@@ -105,7 +105,8 @@ pub fn ksg_prepared(
         drop(joint);
         let (xr, ys) = XRanks::consume(|i| x[i], ys);
         drop(x);
-        let strips = Strips::deal(xr, ys.values(), Strips::default_width(n, k));
+        let strips =
+            Strips::deal(xr, ys.values(), Strips::default_width(n, k)).adapt(ys.values(), k);
         return ksg_pair(&strips, &ys, k, estimator, ctl);
     }
     let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx, dx..d]);

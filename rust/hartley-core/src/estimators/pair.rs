@@ -1,13 +1,16 @@
 //! KSG for a pair of scalar variables, the case of feature scoring and of
 //! most time-series work, without a tree.
 //!
-//! The points are cut into strips of equal count along x; each strip is
-//! sorted by y. A point's max-norm neighbours are found by scanning its own
+//! The points are cut into strips along x, of equal count to begin with;
+//! each strip is sorted by y. A point's max-norm neighbours are found by scanning its own
 //! strip outwards in y, then the strips to either side, nearest first, each
 //! from a binary search on y: a strip is abandoned once its y-gap, and the
 //! strips once their x-gap, reach the current k-th distance. Strips about as
 //! wide as a typical k-th-neighbour distance make every query touch a few
-//! dozen points. Building them costs one radix sort of x: the strips are
+//! dozen points; where equal counts miss that width by far (tied, discrete
+//! or skewed values in either coordinate), the strips are re-cut to the
+//! k-th distances of a sample of points, or cut along y instead
+//! ([`Strips::adapt`]). Building them costs one radix sort of x: the strips are
 //! filled by walking the samples in y order (the order of y is computed
 //! once, and shared by every feature scored against the same target).
 //! Every point carries its rank in x and in y, so the marginal counts
@@ -165,9 +168,11 @@ impl XRanks {
 /// exact scan.
 const FAST_WINDOWS: usize = 5;
 
-/// Points `(x, y)` in strips of `width` consecutive x-ranks, each sorted by y.
+/// Points `(x, y)` in strips of consecutive x-ranks, each sorted by y.
 pub struct Strips {
-    width: usize,
+    /// Strip `c` holds the x-ranks `starts[c]..starts[c + 1]`, at the same
+    /// positions.
+    starts: Vec<usize>,
     /// The y of every point, strip after strip (the x of a point is read
     /// through its strip's x-ranks: `xs[strip start + x_offset]`, a window
     /// that stays in cache while the strip is scanned).
@@ -184,21 +189,45 @@ pub struct Strips {
     extent: Vec<(f64, f64)>,
     /// All x values, sorted.
     xs: Sorted1d,
+    /// The sorted values of the coordinate the strips are sorted by, where
+    /// the strips hold them ([`Strips::turned`]); otherwise the caller's.
+    cross: Option<Sorted1d>,
+}
+
+/// How well strips suit the searches, from [`Strips::judge`]; the starts
+/// of strips that would suit.
+enum Fit {
+    Good,
+    Narrow(Vec<usize>),
+    Wide(Vec<usize>),
 }
 
 /// The widest strips, so that offsets within a strip fit in 16 bits.
 const MAX_WIDTH: usize = 1 << 15;
 
+/// The narrowest strips [`Strips::adapt`] cuts.
+const MIN_WIDTH: usize = 4;
+
+/// The most points [`Strips::adapt`] measures the layout on.
+const SAMPLES: usize = 512;
+
 impl Strips {
-    /// Arranges the samples `(x[i], y[i])` in strips about `width` points
-    /// wide; `ys` is the ranking of `y`.
+    /// Arranges the samples `(x[i], y[i])` in strips of `width` points
+    /// (the last one may be narrower); `ys` is the ranking of `y`.
     pub fn new(x: &[f64], ys: &Ranked, width: usize) -> Self {
         assert!(x.len() == ys.len());
         Strips::deal(XRanks::new(|i| x[i], ys), ys.sorted().values(), width)
     }
 
-    /// Arranges the samples in strips about `width` points wide, from
-    /// their x ranking and the sorted y values.
+    /// Strips for the k-nearest-neighbour searches of `k` neighbours of the
+    /// samples `(x[i], y[i])`: [`Strips::new`] at the
+    /// [`Strips::default_width`], then [`Strips::adapt`]ed.
+    pub fn for_knn(x: &[f64], ys: &Ranked, k: usize) -> Self {
+        Strips::new(x, ys, Strips::default_width(x.len(), k)).adapt(ys.sorted().values(), k)
+    }
+
+    /// Arranges the samples in strips of `width` points (the last one may
+    /// be narrower), from their x ranking and the sorted y values.
     pub fn deal(xr: XRanks, y_sorted: &[f64], width: usize) -> Self {
         let XRanks {
             sorted: sorted_x,
@@ -207,21 +236,42 @@ impl Strips {
         let n = sorted_x.len();
         assert!(by_y.len() == n && y_sorted.len() == n);
         let width = width.clamp(1, MAX_WIDTH);
-        let extent = (0..n.div_ceil(width))
-            .map(|c| (sorted_x[c * width], sorted_x[((c + 1) * width).min(n) - 1]))
+        let starts = (0..n.div_ceil(width))
+            .map(|c| c * width)
+            .chain([n])
+            .collect();
+        let xs = Sorted1d::presorted(sorted_x);
+        Strips::lay_out(xs, &by_y, y_sorted, starts, |_, x_rank| x_rank / width)
+    }
+
+    /// Deals the samples into the strips starting at the x-ranks `starts`
+    /// (then `n`), with `by_y[r]` the x-rank of the sample of y-rank `r`
+    /// and `strip_of` the strip of an x-rank.
+    fn lay_out(
+        xs: Sorted1d,
+        by_y: &[u32],
+        y_sorted: &[f64],
+        starts: Vec<usize>,
+        strip_of: impl Fn(&[usize], usize) -> usize,
+    ) -> Self {
+        let n = by_y.len();
+        let n_strips = starts.len() - 1;
+        let sorted_x = xs.values();
+        let extent = (0..n_strips)
+            .map(|c| (sorted_x[starts[c]], sorted_x[starts[c + 1] - 1]))
             .collect();
         // Walking the samples in y order and dealing each to its strip
         // leaves every strip sorted by y.
-        let mut cursor: Vec<usize> = (0..n.div_ceil(width)).map(|c| c * width).collect();
+        let mut cursor: Vec<usize> = starts[..n_strips].to_vec();
         let mut y = vec![0.0; n];
         let mut y_rank = vec![0u32; n];
         let mut x_offset = vec![0u16; n];
         let mut adjacent = vec![[0u16; 2]; n];
-        let n_strips = cursor.len();
         for (r, &x_rank) in by_y.iter().enumerate() {
             let x_rank = x_rank as usize;
-            let c = x_rank / width;
-            let dealt = |c: usize| cursor.get(c).map_or(0, |&at| (at - c * width) as u16);
+            let c = strip_of(&starts, x_rank);
+            debug_assert!(starts[c] <= x_rank && x_rank < starts[c + 1]);
+            let dealt = |c: usize| (cursor[c] - starts[c]) as u16;
             let slot = cursor[c];
             adjacent[slot] = [
                 if c > 0 { dealt(c - 1) } else { 0 },
@@ -229,18 +279,183 @@ impl Strips {
             ];
             y[slot] = y_sorted[r];
             y_rank[slot] = r as u32;
-            x_offset[slot] = (x_rank - c * width) as u16;
+            x_offset[slot] = (x_rank - starts[c]) as u16;
             cursor[c] += 1;
         }
         Strips {
-            width,
+            starts,
             y,
             y_rank,
             x_offset,
             adjacent,
             extent,
-            xs: Sorted1d::presorted(sorted_x),
+            xs,
+            cross: None,
         }
+    }
+
+    /// Fits the strips to searches for `k` neighbours, re-cutting or
+    /// turning them where they do not suit, and returns them; `y_sorted`
+    /// holds the sorted y values they were dealt with.
+    ///
+    /// Equal counts suit points spread like their neighbours in both
+    /// coordinates: a strip then spans about two k-th-neighbour distances,
+    /// and a search visits a few strips and a few points in each. Where x
+    /// is tied or crowded (discrete or skewed values) the k-th distances
+    /// are set by y and reach across many narrow strips; where y is, they
+    /// are far narrower than a strip, and each scan of a strip wades
+    /// through its points of nearly equal y. The k-th distances of an even
+    /// sample of points show which ([`Strips::judge`]). Strips too narrow
+    /// are cut again, each spanning twice the median distance of the nine
+    /// sampled points nearest in x (at least [`MIN_WIDTH`] and at most
+    /// [`MAX_WIDTH`] points). Strips too wide are first turned: cut along
+    /// y and sorted by x (KSG treats both coordinates alike), which makes
+    /// the crowded coordinate the one the strips are cut along; then judged
+    /// again. The estimates do not depend on the strips, only the time.
+    pub fn adapt(self, y_sorted: &[f64], k: usize) -> Self {
+        match self.judge(k) {
+            Fit::Good => self,
+            Fit::Wide(_) if self.cross.is_none() => {
+                let t = self.turned(y_sorted, k);
+                match t.judge(k) {
+                    Fit::Good => t,
+                    Fit::Narrow(starts) | Fit::Wide(starts) => t.recut(y_sorted, starts),
+                }
+            }
+            Fit::Narrow(starts) | Fit::Wide(starts) => self.recut(y_sorted, starts),
+        }
+    }
+
+    /// How well the strips suit searches for `k` neighbours, from the k-th
+    /// distances of an even sample of points: [`Fit::Good`] unless more
+    /// than a fifth of them sit in strips narrower than half or wider than
+    /// eight times their distance; otherwise, which of the two is more
+    /// common, with the strip starts that fit the sample.
+    fn judge(&self, k: usize) -> Fit {
+        let n = self.y.len();
+        let m = SAMPLES.min(n / 8);
+        if m < 32 {
+            return Fit::Good;
+        }
+        let mut best = KBest::new(k);
+        let step = n / m;
+        let (mut narrow, mut wide) = (0, 0);
+        // (x-rank, k-th distance) of the sampled points.
+        let mut sampled: Vec<(usize, f64)> = (0..m)
+            .map(|s| {
+                let i = s * step + step / 2;
+                let c = self.strip_of(i);
+                let eps = self.kth_distance(c, i, k, &mut best);
+                let (lo, hi) = self.extent[c];
+                let side = hi - lo;
+                if side < 0.5 * eps {
+                    narrow += 1;
+                } else if side > 8.0 * eps {
+                    wide += 1;
+                }
+                (self.starts[c] + self.x_offset[i] as usize, eps)
+            })
+            .collect();
+        if 5 * (narrow + wide) <= m {
+            return Fit::Good;
+        }
+        sampled.sort_unstable_by_key(|s| s.0);
+        let target: Vec<f64> = (0..m)
+            .map(|s| {
+                let mut near: Vec<f64> = sampled[s.saturating_sub(4)..(s + 5).min(m)]
+                    .iter()
+                    .map(|p| p.1)
+                    .collect();
+                near.sort_unstable_by(f64::total_cmp);
+                2.0 * near[near.len() / 2]
+            })
+            .collect();
+        let xv = self.xs.values();
+        let mut starts = vec![0];
+        let (mut s, mut j) = (0, 0);
+        while s < n {
+            while j + 1 < m && sampled[j + 1].0 <= s {
+                j += 1;
+            }
+            let limit = xv[s] + target[j];
+            let window = &xv[s..(s + MAX_WIDTH).min(n)];
+            let e = (s + window.partition_point(|&v| v <= limit))
+                .max(s + MIN_WIDTH)
+                .min(n);
+            starts.push(e);
+            s = e;
+        }
+        if wide > narrow {
+            Fit::Wide(starts)
+        } else {
+            Fit::Narrow(starts)
+        }
+    }
+
+    /// The x-rank of the point of every y-rank.
+    fn x_ranks_by_y(&self) -> Vec<u32> {
+        let mut by_y = vec![0u32; self.y.len()];
+        for c in 0..self.extent.len() {
+            let (a, b) = self.strip_range(c);
+            for pos in a..b {
+                by_y[self.y_rank[pos] as usize] = (a + self.x_offset[pos] as usize) as u32;
+            }
+        }
+        by_y
+    }
+
+    /// The same points in the strips starting at the x-ranks `starts` (then
+    /// `n`), each at least [`MIN_WIDTH`] wide but the last; `y_sorted` as
+    /// for [`Strips::adapt`].
+    fn recut(self, y_sorted: &[f64], starts: Vec<usize>) -> Self {
+        let n = self.y.len();
+        let by_y = self.x_ranks_by_y();
+        let Strips { xs, cross, .. } = self;
+        let y_sorted = cross.as_ref().map_or(y_sorted, |c| c.values());
+        // The strip holding the x-rank `b * MIN_WIDTH` holds every x-rank
+        // up to the next multiple, or hands over to the strip after it.
+        let mut coarse = Vec::with_capacity(n / MIN_WIDTH + 1);
+        let mut c = 0;
+        for b in (0..n).step_by(MIN_WIDTH) {
+            while starts[c + 1] <= b {
+                c += 1;
+            }
+            coarse.push(c as u32);
+        }
+        let mut t = Strips::lay_out(xs, &by_y, y_sorted, starts, |starts, x_rank| {
+            let c = coarse[x_rank / MIN_WIDTH] as usize;
+            if starts[c + 1] <= x_rank {
+                c + 1
+            } else {
+                c
+            }
+        });
+        t.cross = cross;
+        t
+    }
+
+    /// The same points with the coordinates' parts exchanged: strips of
+    /// equal count along y, each sorted by x. They own the sorted y values
+    /// (their x) and keep the sorted x values as [`Strips::cross`].
+    fn turned(self, y_sorted: &[f64], k: usize) -> Self {
+        let n = self.y.len();
+        let mut by_x = vec![0u32; n];
+        for c in 0..self.extent.len() {
+            let (a, b) = self.strip_range(c);
+            for pos in a..b {
+                by_x[a + self.x_offset[pos] as usize] = self.y_rank[pos];
+            }
+        }
+        let Strips { xs, .. } = self;
+        let width = Strips::default_width(n, k).clamp(1, MAX_WIDTH);
+        let starts = (0..n.div_ceil(width))
+            .map(|c| c * width)
+            .chain([n])
+            .collect();
+        let own = Sorted1d::presorted(y_sorted.to_vec());
+        let mut t = Strips::lay_out(own, &by_x, xs.values(), starts, |_, r| r / width);
+        t.cross = Some(xs);
+        t
     }
 
     /// A strip width suited to `n` points and `k` neighbours: about
@@ -252,7 +467,22 @@ impl Strips {
     }
 
     fn strip_range(&self, c: usize) -> (usize, usize) {
-        (c * self.width, ((c + 1) * self.width).min(self.y.len()))
+        (self.starts[c], self.starts[c + 1])
+    }
+
+    /// The strip holding position `i`.
+    fn strip_of(&self, i: usize) -> usize {
+        self.starts.partition_point(|&s| s <= i) - 1
+    }
+
+    /// Number of strips.
+    pub fn len(&self) -> usize {
+        self.extent.len()
+    }
+
+    /// Whether there are no strips (no points).
+    pub fn is_empty(&self) -> bool {
+        self.extent.is_empty()
     }
 
     /// The x of the point at position `j` of the strip starting at `s`.
@@ -261,10 +491,15 @@ impl Strips {
         self.xs.values()[s + self.x_offset[j] as usize]
     }
 
-    /// The point at position `i`.
+    /// The point at position `i` of strip `c`.
     #[inline]
+    fn point_in(&self, c: usize, i: usize) -> [f64; 2] {
+        [self.x_in(self.starts[c], i), self.y[i]]
+    }
+
+    /// The point at position `i`.
     fn point(&self, i: usize) -> [f64; 2] {
-        [self.x_in(i / self.width * self.width, i), self.y[i]]
+        self.point_in(self.strip_of(i), i)
     }
 
     /// Scans positions `from` upwards and `from - 1` downwards in strip
@@ -296,10 +531,10 @@ impl Strips {
         }
     }
 
-    /// The k nearest neighbours (max-norm) of the point at position `i`.
-    pub fn knn_of(&self, i: usize, best: &mut KBest) {
-        let q = self.point(i);
-        let c = i / self.width;
+    /// The k nearest neighbours (max-norm) of the point at position `i`
+    /// of strip `c`.
+    pub fn knn_of(&self, c: usize, i: usize, best: &mut KBest) {
+        let q = self.point_in(c, i);
         self.scan(c, i, q, i, best);
         let n_strips = self.extent.len();
         let (mut left, mut right) = (c, c + 1);
@@ -353,9 +588,8 @@ impl Strips {
     /// until the points left out of its strip are provably no closer. The
     /// common case thus runs without the data-dependent branches of a scan.
     #[inline(always)]
-    fn kth_distance_fast<const K: usize>(&self, i: usize) -> Option<f64> {
-        let q = self.point(i);
-        let c = i / self.width;
+    fn kth_distance_fast<const K: usize>(&self, c: usize, i: usize) -> Option<f64> {
+        let q = self.point_in(c, i);
         let h = 2;
         let mut top = [f64::INFINITY; K];
         let top = &mut top;
@@ -429,33 +663,33 @@ impl Strips {
         r.is_finite().then_some(r)
     }
 
-    /// The max-norm distance from the point at position `i` to its `k`-th
-    /// nearest other point.
+    /// The max-norm distance from the point at position `i` of strip `c` to
+    /// its `k`-th nearest other point.
     #[inline(always)]
-    pub fn kth_distance(&self, i: usize, k: usize, best: &mut KBest) -> f64 {
+    pub fn kth_distance(&self, c: usize, i: usize, k: usize, best: &mut KBest) -> f64 {
         let fast = match k {
-            1 => self.kth_distance_fast::<1>(i),
-            2 => self.kth_distance_fast::<2>(i),
-            3 => self.kth_distance_fast::<3>(i),
-            4 => self.kth_distance_fast::<4>(i),
-            5 => self.kth_distance_fast::<5>(i),
-            6 => self.kth_distance_fast::<6>(i),
-            7 => self.kth_distance_fast::<7>(i),
-            8 => self.kth_distance_fast::<8>(i),
+            1 => self.kth_distance_fast::<1>(c, i),
+            2 => self.kth_distance_fast::<2>(c, i),
+            3 => self.kth_distance_fast::<3>(c, i),
+            4 => self.kth_distance_fast::<4>(c, i),
+            5 => self.kth_distance_fast::<5>(c, i),
+            6 => self.kth_distance_fast::<6>(c, i),
+            7 => self.kth_distance_fast::<7>(c, i),
+            8 => self.kth_distance_fast::<8>(c, i),
             _ => None,
         };
         fast.unwrap_or_else(|| {
             best.clear();
-            self.knn_of(i, best);
+            self.knn_of(c, i, best);
             best.worst()
         })
     }
 
     /// Number of points, the query itself included, whose x lies within `r`
-    /// of that of the point at position `i`.
+    /// of that of the point at position `i` of strip `c`.
     #[inline(always)]
-    fn count_x(&self, i: usize, r: f64) -> usize {
-        let x_rank = (i / self.width) * self.width + self.x_offset[i] as usize;
+    fn count_x(&self, c: usize, i: usize, r: f64) -> usize {
+        let x_rank = self.starts[c] + self.x_offset[i] as usize;
         self.xs.count_from(x_rank, self.xs.values()[x_rank], r)
     }
 
@@ -471,8 +705,8 @@ impl Strips {
 /// y values).
 const BAND: usize = 1 << 14;
 
-/// KSG on strips of `(x, y)`, with `ys` the ranking of y they were built
-/// with.
+/// KSG on strips of `(x, y)`, with `ys` the sorted y values they were
+/// dealt with (strips turned by [`Strips::adapt`] hold their own).
 ///
 /// The points are visited band by band of y-ranks, and within a band strip
 /// by strip: the band's stretch of the sorted y values, which the y counts
@@ -486,6 +720,7 @@ pub fn ksg_pair(
     estimator: Ksg,
     ctl: &Control,
 ) -> Result<f64> {
+    let ys = strips.cross.as_ref().unwrap_or(ys);
     let n = strips.y.len();
     let level = simd::level();
     let sum = par_part_sum(n.div_ceil(BAND), ctl, |band| {
@@ -535,26 +770,28 @@ fn band_sum_in(strips: &Strips, ys: &Sorted1d, ranks: Range<usize>, k: usize, e:
         let first = start + y_rank.partition_point(|&r| (r as usize) < ranks.start);
         let last = start + y_rank.partition_point(|&r| (r as usize) < ranks.end);
         for i in first..last {
-            s += point_term(strips, ys, i, k, e, &mut best);
+            s += point_term(strips, ys, c, i, k, e, &mut best);
         }
     }
     s
 }
 
-/// The digamma terms of the marginal counts of the point at position `i`.
+/// The digamma terms of the marginal counts of the point at position `i`
+/// of strip `c`.
 #[inline(always)]
 fn point_term(
     strips: &Strips,
     ys: &Sorted1d,
+    c: usize,
     i: usize,
     k: usize,
     estimator: Ksg,
     best: &mut KBest,
 ) -> f64 {
     match estimator {
-        Ksg::One => match strictly_below(strips.kth_distance(i, k, best)) {
+        Ksg::One => match strictly_below(strips.kth_distance(c, i, k, best)) {
             Some(r) => {
-                let nx = strips.count_x(i, r) - 1;
+                let nx = strips.count_x(c, i, r) - 1;
                 let ny = strips.count_y(ys, i, r) - 1;
                 digamma_int(nx + 1) + digamma_int(ny + 1)
             }
@@ -562,15 +799,15 @@ fn point_term(
         },
         Ksg::Two => {
             best.clear();
-            strips.knn_of(i, best);
-            let q = strips.point(i);
+            strips.knn_of(c, i, best);
+            let q = strips.point_in(c, i);
             let (mut ex, mut ey) = (0.0f64, 0.0f64);
             for &j in best.positions() {
                 let p = strips.point(j as usize);
                 ex = ex.max((p[0] - q[0]).abs());
                 ey = ey.max((p[1] - q[1]).abs());
             }
-            let nx = strips.count_x(i, ex) - 1;
+            let nx = strips.count_x(c, i, ex) - 1;
             let ny = strips.count_y(ys, i, ey) - 1;
             digamma_int(nx) + digamma_int(ny)
         }
@@ -626,18 +863,19 @@ mod tests {
                 for k in [1usize, 2, 3, 4, 5, 6, 7, 8, 12] {
                     let mut best = KBest::new(k);
                     for pos in 0..n {
+                        let c = strips.strip_of(pos);
                         let [px, py] = strips.point(pos);
                         let i = (0..n).find(|&i| x[i] == px && y[i] == py).unwrap();
                         let want = brute_kth(&x, &y, i, k);
-                        let got = strips.kth_distance(pos, k, &mut best);
+                        let got = strips.kth_distance(c, pos, k, &mut best);
                         assert_eq!(got, want, "kind {kind} n {n} width {width} k {k} pos {pos}");
                         best.clear();
-                        strips.knn_of(pos, &mut best);
+                        strips.knn_of(c, pos, &mut best);
                         assert_eq!(best.worst(), want);
                         let r = want * 0.999;
                         let cx = x.iter().filter(|&&v| (v - px).abs() <= r).count();
                         let cy = y.iter().filter(|&&v| (v - py).abs() <= r).count();
-                        assert_eq!(strips.count_x(pos, r), cx);
+                        assert_eq!(strips.count_x(c, pos, r), cx);
                         assert_eq!(strips.count_y(ys.sorted(), pos, r), cy);
                     }
                 }
@@ -660,6 +898,100 @@ mod tests {
             let (tree, m) = build_with_marginals(joint, 2, &[0..1, 1..2]);
             let want = ksg_with(&tree, &m[0], &m[1], 1, 3, estimator, &Control::new()).unwrap();
             assert!((got - want).abs() < 1e-12, "{estimator:?}: {got} vs {want}");
+        }
+    }
+
+    /// Samples with a crowded coordinate, against y uniform on (0, 1): x in
+    /// two nearly tied values (kind 0), x heavily skewed towards 0 (kind 1),
+    /// and x uniform with y half at one value (kind 2).
+    fn crowded(kind: usize, n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let mut u = move || rng.random::<f64>();
+        (0..n)
+            .map(|_| match kind {
+                0 => (f64::from(u() < 0.5) + 1e-12 * u(), u()),
+                1 => (1e-6 * (12.0 * u()).exp(), u()),
+                _ => (u(), if u() < 0.5 { 1e-12 * u() } else { u() }),
+            })
+            .unzip()
+    }
+
+    #[test]
+    fn strips_fit_crowded_samples_and_stay_exact() {
+        let n = 3000;
+        let mut best = KBest::new(1);
+        for kind in 0..3 {
+            let (x, y) = crowded(kind, n, 40 + kind as u64);
+            let ys = Ranked::new(&y);
+            let equal = Strips::new(&x, &ys, Strips::default_width(n, 3));
+            let n_equal = equal.len();
+            let strips = equal.adapt(ys.sorted().values(), 3);
+            if kind == 2 {
+                // Crowded y: the strips are cut along y.
+                assert!(strips.cross.is_some());
+            } else {
+                // Crowded x: fewer strips, spanning the neighbourhoods.
+                assert!(strips.cross.is_none());
+                assert!(strips.len() < n_equal / 2, "{kind}: {}", strips.len());
+            }
+            // Every search and count against brute force, in the strips'
+            // own coordinates (turned strips hold (y, x)).
+            let pts: Vec<[f64; 2]> = (0..n).map(|i| strips.point(i)).collect();
+            let cross = strips.cross.as_ref().unwrap_or(ys.sorted());
+            for k in [1usize, 3, 9] {
+                best = KBest::new(k);
+                for pos in (0..n).step_by(7) {
+                    let c = strips.strip_of(pos);
+                    let [a, b] = pts[pos];
+                    let mut d: Vec<f64> = (0..n)
+                        .filter(|&j| j != pos)
+                        .map(|j| (pts[j][0] - a).abs().max((pts[j][1] - b).abs()))
+                        .collect();
+                    d.sort_by(f64::total_cmp);
+                    let got = strips.kth_distance(c, pos, k, &mut best);
+                    assert_eq!(got, d[k - 1], "kind {kind} k {k} pos {pos}");
+                    let r = d[k - 1];
+                    let ca = pts.iter().filter(|p| (p[0] - a).abs() <= r).count();
+                    let cb = pts.iter().filter(|p| (p[1] - b).abs() <= r).count();
+                    assert_eq!(strips.count_x(c, pos, r), ca);
+                    assert_eq!(strips.count_y(cross, pos, r), cb);
+                }
+            }
+            // The estimates are the tree's.
+            use crate::estimators::knn::build_with_marginals;
+            use crate::estimators::ksg::ksg_with;
+            for estimator in [Ksg::One, Ksg::Two] {
+                let got = ksg_pair(&strips, ys.sorted(), 3, estimator, &Control::new()).unwrap();
+                let joint: Vec<f64> = x.iter().zip(&y).flat_map(|(a, b)| [*a, *b]).collect();
+                let (tree, m) = build_with_marginals(joint, 2, &[0..1, 1..2]);
+                let want = ksg_with(&tree, &m[0], &m[1], 1, 3, estimator, &Control::new()).unwrap();
+                assert!(
+                    (got - want).abs() < 1e-12,
+                    "{kind} {estimator:?}: {got} vs {want}"
+                );
+            }
+        }
+        drop(best);
+    }
+
+    #[test]
+    fn strips_of_spread_samples_keep_equal_counts() {
+        // Independent pairs of like scales, uniform and Gaussian-like.
+        let n = 4000;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(31);
+        for kind in 0..2 {
+            let mut draw = || match kind {
+                0 => rng.random::<f64>(),
+                _ => (0..4).map(|_| rng.random::<f64>()).sum::<f64>(),
+            };
+            let x: Vec<f64> = (0..n).map(|_| draw()).collect();
+            let y: Vec<f64> = (0..n).map(|_| draw()).collect();
+            let ys = Ranked::new(&y);
+            let equal = Strips::new(&x, &ys, Strips::default_width(n, 3));
+            let starts = equal.starts.clone();
+            let strips = equal.adapt(ys.sorted().values(), 3);
+            assert!(strips.cross.is_none());
+            assert_eq!(strips.starts, starts);
         }
     }
 
