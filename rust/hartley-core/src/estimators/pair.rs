@@ -413,6 +413,24 @@ impl Strips {
         starts
     }
 
+    /// The sorted x values and [`Strips::cross`], the rest of the strips
+    /// freed at once (a partial move would hold it to the end of the
+    /// caller's scope).
+    fn into_sorted(self) -> (Sorted1d, Option<Sorted1d>) {
+        let Strips {
+            xs,
+            cross,
+            starts,
+            y,
+            y_rank,
+            x_offset,
+            adjacent,
+            extent,
+        } = self;
+        drop((starts, y, y_rank, x_offset, adjacent, extent));
+        (xs, cross)
+    }
+
     /// The x-rank of the point of every y-rank.
     fn x_ranks_by_y(&self) -> Vec<u32> {
         let mut by_y = vec![0u32; self.y.len()];
@@ -431,7 +449,7 @@ impl Strips {
     fn recut(self, y_sorted: &[f64], starts: Vec<usize>) -> Self {
         let n = self.y.len();
         let by_y = self.x_ranks_by_y();
-        let Strips { xs, cross, .. } = self;
+        let (xs, cross) = self.into_sorted();
         let y_sorted = cross.as_ref().map_or(y_sorted, |c| c.values());
         // The strip holding the x-rank `b * MIN_WIDTH` holds every x-rank
         // up to the next multiple, or hands over to the strip after it.
@@ -469,7 +487,7 @@ impl Strips {
                 by_x[a + self.x_offset[pos] as usize] = self.y_rank[pos];
             }
         }
-        let Strips { xs, cross, .. } = self;
+        let (xs, cross) = self.into_sorted();
         let width = Strips::default_width(n, k).clamp(1, MAX_WIDTH);
         let starts = (0..n.div_ceil(width))
             .map(|c| c * width)
