@@ -44,8 +44,11 @@ fn key(v: f64) -> u64 {
 /// One radix sort of 8-byte words, each the top half of a sample's key with
 /// the sample's index in the bottom half (half the memory of sorting
 /// (value, index) pairs); runs that agree on the top half, short unless
-/// values nearly tie, are then ordered by the whole key.
+/// values nearly tie, are then ordered by the whole key: long ones by a
+/// second radix sort, on the bottom half.
 fn sort_with_order(n: usize, value: impl Fn(usize) -> f64) -> (Vec<f64>, Vec<u32>) {
+    // Runs longer than this take the second radix sort.
+    const LONG_RUN: usize = 256;
     assert!(n <= u32::MAX as usize, "at most 2^32 - 1 samples");
     const LOW: u64 = 0xffff_ffff;
     let mut packed: Vec<u64> = (0..n).map(|i| key(value(i)) & !LOW | i as u64).collect();
@@ -59,7 +62,19 @@ fn sort_with_order(n: usize, value: impl Fn(usize) -> f64) -> (Vec<f64>, Vec<u32
         while e < n && packed[e] >> 32 == top {
             e += 1;
         }
-        if e - s > 1 {
+        if e - s > LONG_RUN {
+            // Tied or nearly tied values (discrete data with jitter): the
+            // bottom halves of the keys, radix sorted with the samples
+            // (stable, so ties stay in sample order).
+            let mut low: Vec<u64> = packed[s..e]
+                .iter()
+                .map(|&p| key(value((p & LOW) as usize)) << 32 | p & LOW)
+                .collect();
+            radsort::sort_by_key(&mut low, |&w| (w >> 32) as u32);
+            for (p, w) in packed[s..e].iter_mut().zip(low) {
+                *p = *p & !LOW | w & LOW;
+            }
+        } else if e - s > 1 {
             packed[s..e].sort_unstable_by_key(|&p| (key(value((p & LOW) as usize)), p & LOW));
         }
         s = e;
@@ -776,7 +791,9 @@ const BAND: usize = 1 << 14;
 /// by strip: the band's stretch of the sorted y values, which the y counts
 /// search, then stays in cache across the strips, and each strip's stretch
 /// of the sorted x values across its points. (Strip by strip over all y,
-/// every strip would sweep the whole of the sorted y values.)
+/// every strip would sweep the whole of the sorted y values.) Strips so
+/// narrow that they hold few points of each band are visited in runs of
+/// about a band's worth of points instead, each strip once.
 pub fn ksg_pair(
     strips: &Strips,
     ys: &Sorted1d,
@@ -786,16 +803,31 @@ pub fn ksg_pair(
 ) -> Result<f64> {
     let ys = strips.cross.as_ref().unwrap_or(ys);
     let n = strips.y.len();
+    let n_strips = strips.len();
     let level = simd::level();
-    let sum = par_part_sum(n.div_ceil(BAND), ctl, |band| {
-        let (lo, hi) = (band * BAND, ((band + 1) * BAND).min(n));
-        let s = band_sum(level, strips, ys, lo..hi, k, estimator);
-        (s, (hi - lo) as u64)
-    })?;
+    let parts = n.div_ceil(BAND);
+    let sum = if n_strips * parts <= n / 8 {
+        par_part_sum(parts, ctl, |band| {
+            let (lo, hi) = (band * BAND, ((band + 1) * BAND).min(n));
+            let s = band_sum(level, strips, ys, 0..n_strips, lo..hi, k, estimator);
+            (s, (hi - lo) as u64)
+        })?
+    } else {
+        // Strips too narrow to hold many points of each band: the parts
+        // are runs of strips instead, about a band's worth of points each.
+        let first = |p: usize| strips.starts[..n_strips].partition_point(|&s| s < p * BAND);
+        par_part_sum(parts, ctl, |p| {
+            let cs = first(p)..first(p + 1);
+            let s = band_sum(level, strips, ys, cs.clone(), 0..n, k, estimator);
+            let points = strips.starts[cs.end] - strips.starts[cs.start];
+            (s, points as u64)
+        })?
+    };
     Ok(combine(estimator, k, n, sum / n as f64))
 }
 
-/// The sum of [`point_term`] over the points of y-ranks `ranks`, compiled
+/// The sum of [`point_term`] over the points of y-ranks `ranks` in the
+/// strips `cs`, compiled
 /// with AVX2 where the CPU has it (`level` at least [`Level::Avx2`]): the
 /// branch-free passes of the range counts then run on 256-bit vectors.
 /// AVX-512 CPUs run the same code, 512-bit vectors having measured no
@@ -805,30 +837,45 @@ fn band_sum(
     level: Level,
     strips: &Strips,
     ys: &Sorted1d,
+    cs: Range<usize>,
     ranks: Range<usize>,
     k: usize,
     estimator: Ksg,
 ) -> f64 {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma,popcnt")]
-    fn avx2(strips: &Strips, ys: &Sorted1d, ranks: Range<usize>, k: usize, e: Ksg) -> f64 {
-        band_sum_in(strips, ys, ranks, k, e)
+    fn avx2(
+        strips: &Strips,
+        ys: &Sorted1d,
+        cs: Range<usize>,
+        ranks: Range<usize>,
+        k: usize,
+        e: Ksg,
+    ) -> f64 {
+        band_sum_in(strips, ys, cs, ranks, k, e)
     }
     match level.min(simd::detected()) {
         // SAFETY: `detected` reports only what the CPU supports.
         #[cfg(target_arch = "x86_64")]
-        Level::Avx2 | Level::Avx512 => unsafe { avx2(strips, ys, ranks, k, estimator) },
-        _ => band_sum_in(strips, ys, ranks, k, estimator),
+        Level::Avx2 | Level::Avx512 => unsafe { avx2(strips, ys, cs, ranks, k, estimator) },
+        _ => band_sum_in(strips, ys, cs, ranks, k, estimator),
     }
 }
 
-/// [`band_sum`]'s loop: strip by strip, the points of the strip whose
-/// y-rank lies in `ranks`.
+/// [`band_sum`]'s loop: strip by strip of `cs`, the points of the strip
+/// whose y-rank lies in `ranks`.
 #[inline(always)]
-fn band_sum_in(strips: &Strips, ys: &Sorted1d, ranks: Range<usize>, k: usize, e: Ksg) -> f64 {
+fn band_sum_in(
+    strips: &Strips,
+    ys: &Sorted1d,
+    cs: Range<usize>,
+    ranks: Range<usize>,
+    k: usize,
+    e: Ksg,
+) -> f64 {
     let mut best = KBest::new(k);
     let mut s = 0.0;
-    for c in 0..strips.extent.len() {
+    for c in cs {
         let (start, end) = strips.strip_range(c);
         let y_rank = &strips.y_rank[start..end];
         let first = start + y_rank.partition_point(|&r| (r as usize) < ranks.start);
@@ -949,19 +996,25 @@ mod tests {
 
     #[test]
     fn banded_visit_matches_the_tree_estimate() {
-        // Several bands of y-ranks, and strips that straddle them.
+        // Several bands of y-ranks, and strips that straddle them; strips
+        // so narrow that the parts are runs of strips instead.
         use crate::estimators::knn::build_with_marginals;
         use crate::estimators::ksg::ksg_with;
         let n = 2 * BAND + 777;
         let (x, y) = samples(2, n, 17);
         let ys = Ranked::new(&y);
-        for estimator in [Ksg::One, Ksg::Two] {
-            let strips = Strips::new(&x, &ys, Strips::default_width(n, 3));
-            let got = ksg_pair(&strips, ys.sorted(), 3, estimator, &Control::new()).unwrap();
-            let joint: Vec<f64> = x.iter().zip(&y).flat_map(|(a, b)| [*a, *b]).collect();
-            let (tree, m) = build_with_marginals(joint, 2, &[0..1, 1..2]);
-            let want = ksg_with(&tree, &m[0], &m[1], 1, 3, estimator, &Control::new()).unwrap();
-            assert!((got - want).abs() < 1e-12, "{estimator:?}: {got} vs {want}");
+        let joint: Vec<f64> = x.iter().zip(&y).flat_map(|(a, b)| [*a, *b]).collect();
+        let (tree, m) = build_with_marginals(joint, 2, &[0..1, 1..2]);
+        for width in [Strips::default_width(n, 3), 5] {
+            for estimator in [Ksg::One, Ksg::Two] {
+                let strips = Strips::new(&x, &ys, width);
+                let got = ksg_pair(&strips, ys.sorted(), 3, estimator, &Control::new()).unwrap();
+                let want = ksg_with(&tree, &m[0], &m[1], 1, 3, estimator, &Control::new()).unwrap();
+                assert!(
+                    (got - want).abs() < 1e-12,
+                    "{width} {estimator:?}: {got} vs {want}"
+                );
+            }
         }
     }
 
@@ -1101,13 +1154,21 @@ mod tests {
                         Level::Portable,
                         &strips,
                         ys.sorted(),
+                        0..strips.len(),
                         ranks.clone(),
                         4,
                         estimator,
                     );
                     for level in simd::available() {
-                        let got =
-                            band_sum(level, &strips, ys.sorted(), ranks.clone(), 4, estimator);
+                        let got = band_sum(
+                            level,
+                            &strips,
+                            ys.sorted(),
+                            0..strips.len(),
+                            ranks.clone(),
+                            4,
+                            estimator,
+                        );
                         assert_eq!(
                             got.to_bits(),
                             want.to_bits(),
@@ -1135,11 +1196,12 @@ mod tests {
 
     #[test]
     fn sorting_matches_a_comparison_sort() {
-        // Values that agree on the top half of their keys (near ties),
-        // exact ties, signed zeros, and extremes.
+        // Values that agree on the top half of their keys (near ties, in
+        // runs long enough for the second radix sort), exact ties (in short
+        // and long runs), signed zeros, and extremes.
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
-        let mut v: Vec<f64> = (0..3000)
-            .map(|i| match i % 6 {
+        let mut v: Vec<f64> = (0..3500)
+            .map(|i| match i % 7 {
                 0 => 1.0 + rng.random::<f64>() * 1e-9,
                 1 => -1.0 - rng.random::<f64>() * 1e-9,
                 2 => (rng.random::<f64>() * 4.0).floor(),
@@ -1151,6 +1213,7 @@ mod tests {
                     }
                 }
                 4 => rng.random::<f64>() * 1e300 - 5e299,
+                5 => 7.0,
                 _ => rng.random::<f64>() - 0.5,
             })
             .collect();
