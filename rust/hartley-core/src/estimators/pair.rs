@@ -2,18 +2,18 @@
 //! most time-series work, without a tree.
 //!
 //! The points are cut into strips along x, of equal count to begin with;
-//! each strip is sorted by y. A point's max-norm neighbours are found by scanning its own
-//! strip outwards in y, then the strips to either side, nearest first, each
-//! from a binary search on y: a strip is abandoned once its y-gap, and the
-//! strips once their x-gap, reach the current k-th distance. Strips about as
-//! wide as a typical k-th-neighbour distance make every query touch a few
-//! dozen points; where equal counts miss that width by far (tied, discrete
-//! or skewed values in either coordinate), the strips are re-cut to the
-//! k-th distances of a sample of points, or cut along y instead
-//! ([`Strips::adapt`]). Building them costs one radix sort of x: the strips are
-//! filled by walking the samples in y order (the order of y is computed
-//! once, and shared by every feature scored against the same target).
-//! Every point carries its rank in x and in y, so the marginal counts
+//! each strip is sorted by y. A point's max-norm neighbours are found by
+//! scanning its own strip outwards in y, then the strips to either side,
+//! nearest first, each from a binary search on y: a strip is abandoned once
+//! its y-gap, and the strips once their x-gap, reach the current k-th
+//! distance. Strips about as wide as a typical k-th-neighbour distance make
+//! every query touch a few dozen points; where equal counts miss that width
+//! by far (tied, discrete or skewed values in either coordinate), the strips
+//! are re-cut to the k-th distances of a sample of points, or cut along y
+//! instead ([`Strips::adapt`]). Building them costs one radix sort of x: the
+//! strips are filled by walking the samples in y order (the order of y is
+//! computed once, and shared by every feature scored against the same
+//! target). Every point carries its rank in x and in y, so the marginal counts
 //! search outwards from the point's own place in the sorted values, touching
 //! only the neighbourhood it counts.
 
@@ -209,6 +209,15 @@ pub struct Strips {
     cross: Option<Sorted1d>,
 }
 
+/// The starts of strips of `width` points over `n` (the last one may be
+/// narrower), then `n`.
+fn equal_starts(n: usize, width: usize) -> Vec<usize> {
+    (0..n.div_ceil(width))
+        .map(|c| c * width)
+        .chain([n])
+        .collect()
+}
+
 /// The widest strips, so that offsets within a strip fit in 16 bits.
 const MAX_WIDTH: usize = 1 << 15;
 
@@ -255,10 +264,7 @@ impl Strips {
         let n = sorted_x.len();
         assert!(by_y.len() == n && y_sorted.len() == n);
         let width = width.clamp(1, MAX_WIDTH);
-        let starts = (0..n.div_ceil(width))
-            .map(|c| c * width)
-            .chain([n])
-            .collect();
+        let starts = equal_starts(n, width);
         let xs = Sorted1d::presorted(sorted_x);
         Strips::lay_out(xs, &by_y, y_sorted, starts, |_, x_rank| x_rank / width)
     }
@@ -504,10 +510,7 @@ impl Strips {
         }
         let (xs, cross) = self.into_sorted();
         let width = Strips::default_width(n, k).clamp(1, MAX_WIDTH);
-        let starts = (0..n.div_ceil(width))
-            .map(|c| c * width)
-            .chain([n])
-            .collect();
+        let starts = equal_starts(n, width);
         let strip_of = |_: &[usize], r: usize| r / width;
         match cross {
             Some(x) => Strips::lay_out(x, &by_x, xs.values(), starts, strip_of),
@@ -827,9 +830,9 @@ pub fn ksg_pair(
 }
 
 /// The sum of [`point_term`] over the points of y-ranks `ranks` in the
-/// strips `cs`, compiled
-/// with AVX2 where the CPU has it (`level` at least [`Level::Avx2`]): the
-/// branch-free passes of the range counts then run on 256-bit vectors.
+/// strips `cs`, compiled with AVX2 where the CPU has it (`level` at least
+/// [`Level::Avx2`]): the branch-free passes of the range counts then run on
+/// 256-bit vectors.
 /// AVX-512 CPUs run the same code, 512-bit vectors having measured no
 /// faster on these short passes. Every tier performs the same
 /// floating-point operations in the same order, so all give the same sum.
