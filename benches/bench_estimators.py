@@ -238,6 +238,20 @@ SK_RANK = "(X, {}, n_neighbors=3, n_jobs=-1)"
 IM_MI = 'mutual_information(x, y, approach="ksg", k=3)'
 
 
+def regression_entries(**tol: float) -> list[Entry]:
+    """hartley's and scikit-learn's mutual_info_regression on X against y."""
+    return [
+        *hart("mutual_info_regression", ("X", "y"), n_neighbors=3, n_jobs=-1),
+        Entry(
+            "scikit-learn",
+            "mutual_info_regression" + SK_RANK.format("y"),
+            str(CORES),
+            sklearn("mutual_info_regression", "X", "y", -1),
+            **tol,
+        ),
+    ]
+
+
 def build_cases() -> list[Case]:
     def case(name, title, data, size, entries, target=None, notes=""):
         return Case(name, title, data, size, SMOKE_N, entries, target, notes)
@@ -286,15 +300,7 @@ def build_cases() -> list[Case]:
             "Feature ranking with mutual_info_regression",
             ranking_data,
             100_000,
-            [
-                *hart("mutual_info_regression", ("X", "y"), n_neighbors=3, n_jobs=-1),
-                Entry(
-                    "scikit-learn",
-                    "mutual_info_regression" + SK_RANK.format("y"),
-                    str(CORES),
-                    sklearn("mutual_info_regression", "X", "y", -1),
-                ),
-            ],
+            regression_entries(),
             ("scikit-learn", 30),
             PER_FEATURE,
         ),
@@ -303,16 +309,7 @@ def build_cases() -> list[Case]:
             "Feature ranking on skewed, heavy-tailed and discrete columns",
             crowded_data,
             100_000,
-            [
-                *hart("mutual_info_regression", ("X", "y"), n_neighbors=3, n_jobs=-1),
-                Entry(
-                    "scikit-learn",
-                    "mutual_info_regression" + SK_RANK.format("y"),
-                    str(CORES),
-                    sklearn("mutual_info_regression", "X", "y", -1),
-                    TIED_TOL,
-                ),
-            ],
+            regression_entries(tol=TIED_TOL),
             notes=PER_FEATURE + " " + TIED,
         ),
         case(
