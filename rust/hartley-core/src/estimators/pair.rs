@@ -452,16 +452,12 @@ impl Strips {
         (xs, cross)
     }
 
-    /// The x-rank of the point of every y-rank.
-    fn x_ranks_by_y(&self) -> Vec<u32> {
-        let mut by_y = vec![0u32; self.y.len()];
-        for c in 0..self.extent.len() {
+    /// The x-rank and y-rank of every point, strip after strip.
+    fn ranks(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        (0..self.extent.len()).flat_map(move |c| {
             let (a, b) = self.strip_range(c);
-            for pos in a..b {
-                by_y[self.y_rank[pos] as usize] = (a + self.x_offset[pos] as usize) as u32;
-            }
-        }
-        by_y
+            (a..b).map(move |pos| ((a + self.x_offset[pos] as usize) as u32, self.y_rank[pos]))
+        })
     }
 
     /// The same points in the strips starting at the x-ranks `starts` (then
@@ -469,7 +465,10 @@ impl Strips {
     /// for [`Strips::adapt`].
     fn recut(self, y_sorted: &[f64], starts: Vec<usize>) -> Self {
         let n = self.y.len();
-        let by_y = self.x_ranks_by_y();
+        let mut by_y = vec![0u32; n];
+        for (x_rank, y_rank) in self.ranks() {
+            by_y[y_rank as usize] = x_rank;
+        }
         let (xs, cross) = self.into_sorted();
         let y_sorted = cross.as_ref().map_or(y_sorted, |c| c.values());
         // The strip holding the x-rank `b * MIN_WIDTH` holds every x-rank
@@ -502,11 +501,8 @@ impl Strips {
     fn turned(self, y_sorted: &[f64], k: usize) -> Self {
         let n = self.y.len();
         let mut by_x = vec![0u32; n];
-        for c in 0..self.extent.len() {
-            let (a, b) = self.strip_range(c);
-            for pos in a..b {
-                by_x[a + self.x_offset[pos] as usize] = self.y_rank[pos];
-            }
+        for (x_rank, y_rank) in self.ranks() {
+            by_x[x_rank as usize] = y_rank;
         }
         let (xs, cross) = self.into_sorted();
         let width = Strips::default_width(n, k).clamp(1, MAX_WIDTH);
