@@ -128,6 +128,15 @@ def test_classif_rare_singleton_class_matches_sklearn() -> None:
     np.testing.assert_allclose(got, ref, rtol=0, atol=ATOL)
 
 
+def test_classif_single_class_scores_exactly_zero() -> None:
+    # One class: Ross's estimate is psi(n) + <psi(k)> - psi(n) - <psi(m)> with
+    # m = k for every point, so exactly 0, as scikit-learn reports.
+    X, _ = make_data(n=500, seed=5)
+    got = hartley.mutual_info_classif(X[:, :4], np.zeros(500, dtype=int))
+    assert np.array_equal(got, np.zeros(4))
+    np.testing.assert_array_equal(sk_classif(X[:, :4], np.zeros(500, dtype=int)), got)
+
+
 @pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
 def test_sparse_input_matches_sklearn(fmt: str) -> None:
     rng = np.random.default_rng(5)

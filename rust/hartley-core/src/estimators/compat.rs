@@ -180,13 +180,21 @@ pub fn ross(c: &[f64], labels: &[u32], k: usize) -> f64 {
     }
     let all = Sorted1d::new(kept.iter().map(|q| q.0).collect());
     let m = kept.len();
-    let mut acc = 0.0;
     let mut hint = Hint::default();
-    for &(v, r, kk, count) in &kept {
-        let within = all.count_near(v, r, &mut hint);
-        acc += digamma_int(kk) - digamma_int(count) - digamma_int(within);
+    let neighbours: f64 = kept
+        .iter()
+        .map(|&(v, r, kk, _)| digamma_int(kk) - digamma_int(all.count_near(v, r, &mut hint)))
+        .sum();
+    // The mean of psi(label count) over the points, label by label: a
+    // single label then gives psi(m) exactly, and the estimate exactly 0.
+    let mut labels = 0.0;
+    let mut s = 0;
+    while s < m {
+        let count = kept[s].3;
+        labels += count as f64 / m as f64 * digamma_int(count);
+        s += count;
     }
-    digamma_int(m) + acc / m as f64
+    digamma_int(m) - labels + neighbours / m as f64
 }
 
 /// Distance from `v[p]` to its `k`-th nearest other value in the sorted `v`.
