@@ -249,6 +249,53 @@ def test_rank_continuous_target(csv_file: Path, capsys: pytest.CaptureFixture[st
     assert ranking["b"] > 1.0
 
 
+def test_rank_text_features_are_discrete(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hartley
+
+    rng = np.random.default_rng(12)
+    n = 600
+    level = rng.integers(0, 3, n)
+    target = level + 0.3 * rng.standard_normal(n)
+    noise = rng.standard_normal(n)
+    count = rng.integers(0, 4, n)
+    colour = np.array(["red", "green", "blue"])[level]
+    lines = [
+        f"{t!r},{z!r},{c},{m}"
+        for t, z, c, m in zip(target.tolist(), noise.tolist(), colour, count.tolist(), strict=True)
+    ]
+    path = tmp_path / "mixed.csv"
+    path.write_text("target,noise,colour,count\n" + "\n".join(lines) + "\n", encoding="utf-8")
+
+    assert main(["rank", str(path), "--target", "target", "--discrete-features", "count"]) == 0
+    out = capsys.readouterr().out
+    ranking = dict(_ranking(out))
+    assert "text columns scored as discrete features: 'colour'" in out
+    # The same scores as the library with the text coded as labels.
+    codes = np.unique(colour, return_inverse=True)[1]
+    X = np.column_stack([noise, codes, count]).astype(float)
+    ref = hartley.mutual_info_regression(X, target, discrete_features=[1, 2])
+    got = [ranking["noise"], ranking["colour"], ranking["count"]]
+    np.testing.assert_allclose(got, ref, atol=5e-5)  # the table prints 4 decimals
+    assert ranking["colour"] > 0.8
+
+    # A text column with an empty cell is reported, not guessed at.
+    path.write_text("t,c\n1.0,red\n2.0,\n3.0,blue\n4.0,red\n", encoding="utf-8")
+    code = main(["rank", str(path), "--target", "t", "--k", "1"])
+    _assert_one_line_error(capsys, code, "'c'", "empty cells")
+
+
+def test_semicolon_separated_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cols = _dependent_columns()
+    path = _write_csv(tmp_path / "semi.csv", cols, sep=";")
+    assert main(["rank", str(path), "--target", "a"]) == 0
+    semi = dict(_ranking(capsys.readouterr().out))
+    assert main(["rank", str(_write_csv(tmp_path / "comma.csv", cols)), "--target", "a"]) == 0
+    assert semi == dict(_ranking(capsys.readouterr().out))
+    assert set(semi) == {"b", "c", "d"}
+
+
 # ---------------------------------------------------------------- errors
 
 

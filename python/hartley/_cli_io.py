@@ -99,6 +99,14 @@ class Table:
     def _where(self, row: int) -> str:
         return f"line {self.lines[row]}" if self.lines else f"row {row + 1}"
 
+    def is_text(self, pos: int) -> bool:
+        """Whether a column holds text: no non-empty cell of it is a number."""
+        col = self.columns[pos]
+        if isinstance(col, np.ndarray):
+            return False
+        cells = [c for c in col if c != ""]
+        return bool(cells) and not any(_is_number(c) for c in cells)
+
     def labels(self, pos: int) -> np.ndarray:
         """A column read as class labels (numbers or text), coded 0..n_classes-1."""
         col = self.columns[pos]
@@ -158,10 +166,24 @@ def read_table(path: str) -> Table:
     return table
 
 
+def _delimiter(path: str, first_line: str) -> str:
+    """Tab for .tsv; for .csv a comma, unless the first line has none but has
+    semicolons (the usual separator where the comma is the decimal mark) or
+    tabs."""
+    if path.lower().endswith(".tsv"):
+        return "\t"
+    if "," not in first_line:
+        for other in (";", "\t"):
+            if other in first_line:
+                return other
+    return ","
+
+
 def _read_delimited(path: str) -> Table:
-    delimiter = "\t" if path.lower().endswith(".tsv") else ","
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
+            delimiter = _delimiter(path, fh.readline())
+            fh.seek(0)
             reader = csv.reader(fh, delimiter=delimiter)
             rows, lines = [], []
             for r in reader:

@@ -6,10 +6,11 @@
     hartley mi FILE --x COLS --y COLS [--z COLS] [--k 3] [--base 2] [--ci 0.95]
     hartley rank FILE --target COL [--discrete-target] [--k 3] [--top N]
 
-FILE is a .csv or .tsv (with or without a header row), a 2-D .npy array or,
-when pyarrow is installed, a .parquet file. COLS is a comma-separated list of
-column names or 0-based column indices. Problems with the input are reported
-as one line on standard error with exit status 2.
+FILE is a .csv (comma- or semicolon-separated) or .tsv, with or without a
+header row, a 2-D .npy array or, when pyarrow is installed, a .parquet file.
+COLS is a comma-separated list of column names or 0-based column indices.
+Text columns given to ``rank`` are scored as discrete features. Problems with
+the input are reported as one line on standard error with exit status 2.
 """
 
 from __future__ import annotations
@@ -158,7 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="treat the target as class labels (numbers or text)",
     )
     rank.add_argument(
-        "--discrete-features", metavar="COLS", help="feature columns that hold discrete values"
+        "--discrete-features",
+        metavar="COLS",
+        help="feature columns that hold discrete values (numbers or text); "
+        "columns of text are discrete without being listed",
     )
     rank.add_argument(
         "--top", type=_positive_int, metavar="N", help="show only the N highest-ranked columns"
@@ -244,13 +248,17 @@ def _cmd_rank(args: argparse.Namespace) -> int:
         raise CLIError(f"--target: give exactly one column, got {args.target!r}")
     (target,) = table.resolve(args.target, "--target")
     features = _feature_columns(table, target)
-    X = table.numeric(features)
-    discrete: bool | np.ndarray = False
+    chosen: set[int] = set()
     if args.discrete_features is not None:
         chosen = set(table.resolve(args.discrete_features, "--discrete-features"))
         if target in chosen:
             raise CLIError("--discrete-features: the target column cannot be a feature")
-        discrete = np.array([j in chosen for j in features], dtype=bool)
+    text = [j for j in features if j not in chosen and table.is_text(j)]
+    chosen.update(text)
+    discrete = np.array([j in chosen for j in features], dtype=bool)
+    X = np.empty((table.n_rows, len(features)), dtype=np.float64)
+    for col, j in enumerate(features):
+        X[:, col] = table.labels(j) if j in chosen else table.numeric([j])[:, 0]
     options: dict[str, Any] = {
         "discrete_features": discrete,
         "n_neighbors": args.k,
@@ -284,6 +292,9 @@ def _cmd_rank(args: argparse.Namespace) -> int:
     print(format_table(["rank", "column", f"MI ({unit_name(args.base)})", ""], rows, align="rlrl"))
     if len(shown) < len(order):
         print(f"  ... and {len(order) - len(shown)} more below the top {len(shown)}")
+    if text:
+        names = ", ".join(repr(table.names[j]) for j in text)
+        print(f"  text columns scored as discrete features: {names}")
     return 0
 
 
