@@ -358,6 +358,7 @@ FUNCS = [hartley.mutual_info_regression, hartley.mutual_info_classif]
         ({"random_state": "seed"}, TypeError, r"^random_state: "),
         ({"n_jobs": 0}, ValueError, r"^n_jobs: "),
         ({"n_jobs": 1.5}, TypeError, r"^n_jobs: "),
+        ({"progress": "yes"}, TypeError, r"^progress: must be True or False"),
     ],
 )
 def test_bad_options(
@@ -368,6 +369,21 @@ def test_bad_options(
     y = rng.integers(0, 2, 40)
     with pytest.raises(exc, match=pattern):
         func(X, y, **kwargs)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("func", FUNCS)
+def test_progress_bar(func: object, capfd: pytest.CaptureFixture[str]) -> None:
+    # Continuous, discrete and mixed pairs all advance the bar to its end.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 3))
+    X[:, 2] = np.round(X[:, 2])
+    y = rng.integers(0, 3, 3000)
+    quiet = func(X, y, discrete_features=[2])  # type: ignore[operator]
+    assert capfd.readouterr().err == ""
+    loud = func(X, y, discrete_features=[2], progress=True)  # type: ignore[operator]
+    err = capfd.readouterr().err
+    assert f"{func.__name__} [" in err and "100.0%" in err  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(quiet, loud)
 
 
 @pytest.mark.parametrize("func", FUNCS)

@@ -728,6 +728,20 @@ def test_ctrl_c_interrupts_a_long_estimate() -> None:
     )
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_interrupts_a_long_feature_ranking() -> None:
+    # Two features of 8 million rows: each is scored by one thread for about
+    # 7 s, so the call must notice the interrupt within a feature (it stops
+    # in well under a second), not only between features.
+    assert_interrupted(
+        "rng = np.random.default_rng(0)\n"
+        "X = rng.standard_normal((8_000_000, 2))\n"
+        "y = X[:, 0] + rng.standard_normal(8_000_000)",
+        "hartley.mutual_info_regression(X, y, n_jobs=2)",
+        timeout=3,
+    )
+
+
 _PROGRESS = """
 import sys
 import numpy as np, hartley

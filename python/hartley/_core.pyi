@@ -146,6 +146,7 @@ def mutual_info_features(
     n_neighbors: int,
     seed: int,
     n_jobs: int | None,
+    progress: bool,
 ) -> _F64_1D: ...
 
 # ------------------------------------------------------------------- binary

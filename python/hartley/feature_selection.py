@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._validation import as_real_array, check_int, check_n_jobs, check_seed
+from ._validation import as_real_array, check_bool, check_int, check_n_jobs, check_seed
 
 __all__ = ["mutual_info_classif", "mutual_info_regression"]
 
@@ -106,6 +106,7 @@ def _estimate(
     n_neighbors: Any,
     random_state: Any,
     n_jobs: Any,
+    progress: Any,
 ) -> npt.NDArray[np.float64]:
     Xa, sparse = _as_features(X)
     n, p = Xa.shape
@@ -117,7 +118,14 @@ def _estimate(
         raise ValueError(f"n_neighbors: must be smaller than the number of samples ({n}), got {k}")
     ya = _target(y, n, discrete_target)
     return _core.mutual_info_features(
-        Xa, mask, ya, discrete_target, k, check_seed(random_state), check_n_jobs(n_jobs)
+        Xa,
+        mask,
+        ya,
+        discrete_target,
+        k,
+        check_seed(random_state),
+        check_n_jobs(n_jobs),
+        check_bool(progress, "progress"),
     )
 
 
@@ -130,6 +138,7 @@ def mutual_info_regression(
     copy: bool = True,
     random_state: Any = None,
     n_jobs: int | None = None,
+    progress: bool = False,
 ) -> npt.NDArray[np.float64]:
     """Mutual information between each feature and a continuous target.
 
@@ -156,6 +165,9 @@ def mutual_info_regression(
     n_jobs : int, optional
         Threads: None for the library default (all cores or
         ``HARTLEY_NUM_THREADS``), -1 for all cores.
+    progress : bool, default False
+        Draw a progress bar on stderr (a hartley addition; keyword only, so
+        scikit-learn's calls are unchanged).
 
     Returns
     -------
@@ -187,7 +199,7 @@ def mutual_info_regression(
     0
     """
     del copy
-    return _estimate(X, y, False, discrete_features, n_neighbors, random_state, n_jobs)
+    return _estimate(X, y, False, discrete_features, n_neighbors, random_state, n_jobs, progress)
 
 
 def mutual_info_classif(
@@ -199,6 +211,7 @@ def mutual_info_classif(
     copy: bool = True,
     random_state: Any = None,
     n_jobs: int | None = None,
+    progress: bool = False,
 ) -> npt.NDArray[np.float64]:
     """Mutual information between each feature and a discrete target.
 
@@ -212,7 +225,7 @@ def mutual_info_classif(
         Features.
     y : array_like of shape (n_samples,)
         Class labels (numbers or strings).
-    discrete_features, n_neighbors, copy, random_state, n_jobs
+    discrete_features, n_neighbors, copy, random_state, n_jobs, progress
         As in :func:`mutual_info_regression`.
 
     Returns
@@ -243,4 +256,4 @@ def mutual_info_classif(
     True
     """
     del copy
-    return _estimate(X, y, True, discrete_features, n_neighbors, random_state, n_jobs)
+    return _estimate(X, y, True, discrete_features, n_neighbors, random_state, n_jobs, progress)

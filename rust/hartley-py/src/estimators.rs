@@ -222,7 +222,7 @@ fn mutual_info_permutations<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (x, discrete, y, y_discrete, n_neighbors, seed, n_jobs))]
+#[pyo3(signature = (x, discrete, y, y_discrete, n_neighbors, seed, n_jobs, progress))]
 #[allow(clippy::too_many_arguments)]
 fn mutual_info_features<'py>(
     py: Python<'py>,
@@ -233,9 +233,15 @@ fn mutual_info_features<'py>(
     n_neighbors: usize,
     seed: u64,
     n_jobs: Option<isize>,
+    progress: bool,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let (xm, yv) = (matrix(&x, "X")?, vector(&y, "y")?);
-    let scores = run(py, n_jobs, false, "mutual_info", |t, c| {
+    let label = if y_discrete {
+        "mutual_info_classif"
+    } else {
+        "mutual_info_regression"
+    };
+    let scores = run(py, n_jobs, progress, label, |t, c| {
         compat::mutual_info_features(xm, &discrete, yv, y_discrete, n_neighbors, seed, t, c)
     })?;
     Ok(scores.into_pyarray(py))

@@ -88,7 +88,10 @@ pub fn mutual_info_features(
                 (Var::Continuous(a), Var::Continuous(_)) => {
                     let ys = sorted_y.as_ref().expect("a continuous target is ranked");
                     let strips = Strips::for_knn(a, ys, n_neighbors);
-                    ksg_pair(&strips, ys.sorted(), n_neighbors, Ksg::One, &Control::new())?
+                    // Polls for cancellation and advances the progress by
+                    // the feature's n points as it goes.
+                    let mi = ksg_pair(&strips, ys.sorted(), n_neighbors, Ksg::One, ctl)?;
+                    return Ok(mi.max(0.0));
                 }
             };
             ctl.advance(n as u64);
