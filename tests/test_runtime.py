@@ -742,6 +742,18 @@ def test_ctrl_c_interrupts_a_long_feature_ranking() -> None:
     )
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_interrupts_the_tree_builds_of_a_cmi() -> None:
+    # At 6 million points the neighbour structures of I(X; Y | Z) take about
+    # three seconds to build; an interrupt lands between them.
+    assert_interrupted(
+        "rng = np.random.default_rng(0)\nx, y, z = rng.standard_normal((3, 6_000_000))",
+        "hartley.conditional_mutual_info(x, x + y, z)",
+        wait=0.5,
+        timeout=2.5,
+    )
+
+
 _PROGRESS = """
 import sys
 import numpy as np, hartley

@@ -57,7 +57,7 @@ pub fn cmi_prepared(
     let d = dx + dz + dy;
     let n = joint.len() / d;
     prep::check_k(k, n, "x")?;
-    let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx + dz, dx..d, dx..dx + dz]);
+    let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx + dz, dx..d, dx..dx + dz], ctl)?;
     // Half the progress for the neighbours, the rest over the marginals.
     let (radii, mut done) = par_fill(n, ctl, (1, 2), |range, out: &mut [f64]| {
         let mut bests = vec![KBest::new(k); range.len()];

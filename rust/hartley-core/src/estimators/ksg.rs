@@ -109,7 +109,7 @@ pub fn ksg_prepared(
             Strips::deal(xr, ys.values(), Strips::default_width(n, k)).adapt(ys.values(), k);
         return ksg_pair(&strips, &ys, k, estimator, ctl);
     }
-    let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx, dx..d]);
+    let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx, dx..d], ctl)?;
     ksg_with(&tree, &m[0], &m[1], dx, k, estimator, ctl)
 }
 

@@ -69,7 +69,7 @@ pub fn mixed_prepared(
     let n = joint.len() / d;
     prep::check_k(k, n, "x")?;
     ctl.add_total(n as u64);
-    let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx, dx..d]);
+    let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx, dx..d], ctl)?;
     let log_n = (n as f64).ln();
     // Per point: the number of neighbours k_i and the marginal radius.
     // Half the progress for the neighbours, a quarter for each marginal.

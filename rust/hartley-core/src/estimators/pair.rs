@@ -1003,7 +1003,7 @@ mod tests {
         let (x, y) = samples(2, n, 17);
         let ys = Ranked::new(&y);
         let joint: Vec<f64> = x.iter().zip(&y).flat_map(|(a, b)| [*a, *b]).collect();
-        let (tree, m) = build_with_marginals(joint, 2, &[0..1, 1..2]);
+        let (tree, m) = build_with_marginals(joint, 2, &[0..1, 1..2], &Control::new()).unwrap();
         for width in [Strips::default_width(n, 3), 5] {
             for estimator in [Ksg::One, Ksg::Two] {
                 let strips = Strips::new(&x, &ys, width);
@@ -1079,7 +1079,8 @@ mod tests {
             for estimator in [Ksg::One, Ksg::Two] {
                 let got = ksg_pair(&strips, ys.sorted(), 3, estimator, &Control::new()).unwrap();
                 let joint: Vec<f64> = x.iter().zip(&y).flat_map(|(a, b)| [*a, *b]).collect();
-                let (tree, m) = build_with_marginals(joint, 2, &[0..1, 1..2]);
+                let (tree, m) =
+                    build_with_marginals(joint, 2, &[0..1, 1..2], &Control::new()).unwrap();
                 let want = ksg_with(&tree, &m[0], &m[1], 1, 3, estimator, &Control::new()).unwrap();
                 assert!(
                     (got - want).abs() < 5e-11,

@@ -183,13 +183,21 @@ pub fn build_with_marginals(
     joint: Vec<f64>,
     dim: usize,
     marginals: &[std::ops::Range<usize>],
-) -> (KdTree, Vec<Marginal>) {
+    ctl: &Control,
+) -> Result<(KdTree, Vec<Marginal>)> {
     let tree = build(joint, dim);
-    let m = marginals
-        .iter()
-        .map(|c| Marginal::from_columns(columns(tree.points(), dim, c.clone()), c.len()))
-        .collect();
-    (tree, m)
+    let mut m = Vec::with_capacity(marginals.len());
+    for c in marginals {
+        // Each build takes about a second for ten million points: a
+        // cancellation is honoured between them.
+        ctl.check()?;
+        m.push(Marginal::from_columns(
+            columns(tree.points(), dim, c.clone()),
+            c.len(),
+        ));
+    }
+    ctl.check()?;
+    Ok((tree, m))
 }
 
 /// First index of `v` whose element fails `holds`, which must hold on a
