@@ -32,6 +32,10 @@ const KNN_SCAN_LEVELS: u32 = 2;
 /// As [`KNN_SCAN_LEVELS`], for the range counts.
 const COUNT_SCAN_LEVELS: u32 = 2;
 
+/// Coordinates between the checks of [`Group::to_leaf32`] for an early
+/// exit: in fewer dimensions a check costs more than it saves.
+const EARLY_EXIT: usize = 16;
+
 /// Capacity of the traversal stacks: two entries per tree level suffice.
 const STACK: usize = 80;
 
@@ -860,10 +864,19 @@ impl<'a, L: Vec16> Group<'a, L> {
     /// the points of leaf `leaf` (`+inf` in unused slots), within the
     /// [`Margin`] of the tree of the exact ones.
     #[inline(always)]
-    fn to_leaf32<N: Norm>(&self, leaf: usize, t: usize) -> L::F {
+    ///
+    /// The reduced distances only grow coordinate by coordinate, so the pass
+    /// stops early once every lane exceeds `limit` (checked every
+    /// [`EARLY_EXIT`] coordinates): lanes within `limit` then come out
+    /// exact, the others somewhere above `limit`.
+    fn to_leaf32<N: Norm>(&self, leaf: usize, t: usize, limit: f32) -> L::F {
         let block = self.tree.lane_block32(leaf);
+        let limit = L::F::splat(self.tok, limit);
         let mut acc = L::F::splat(self.tok, 0.0);
         for (j, p) in block.chunks_exact(LANES).enumerate() {
+            if j > 0 && j % EARLY_EXIT == 0 && acc.le(limit) == 0 {
+                break;
+            }
             let p: &F = p.try_into().expect("blocks are whole rows of lanes");
             let d = L::F::splat(self.tok, self.q32[j][t]).gap(L::F::load(self.tok, p));
             acc = acc.fold::<N>(d);
@@ -1018,8 +1031,9 @@ impl<L: Vec16> KnnWalk<'_, L> {
         let filter = self.g.filter && self.g.tree.filtered(leaf);
         for t in bits(m) {
             if filter {
-                let bound = L::F::splat(self.g.tok, self.best.bound[t]);
-                let mut near = self.g.to_leaf32::<N>(leaf, t).lt(bound);
+                let bound = self.best.bound[t];
+                let d = self.g.to_leaf32::<N>(leaf, t, bound);
+                let mut near = d.lt(L::F::splat(self.g.tok, bound));
                 if own {
                     near &= !(1 << t);
                 }
@@ -1245,7 +1259,7 @@ impl<L: Vec16> CountWalk<'_, L> {
                     let filter = self.g.filter && tree.filtered(leaf);
                     for t in bits(m) {
                         if filter {
-                            let d = self.g.to_leaf32::<N>(leaf, t);
+                            let d = self.g.to_leaf32::<N>(leaf, t, self.outer[t]);
                             let surely = d.le(L::F::splat(self.g.tok, self.inner[t])) & filled;
                             let maybe = d.le(L::F::splat(self.g.tok, self.outer[t])) & filled;
                             if surely == maybe {
