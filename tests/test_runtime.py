@@ -715,43 +715,47 @@ def test_hartley_simd_environment_variable() -> None:
 # ======================================================= Ctrl-C and progress
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_ctrl_c_interrupts_a_long_estimate() -> None:
-    # Uninterrupted, the call (2000 half-samples of 10^5 points) would run for
-    # well over a minute on two cores (400 half-samples take about 20 s); after
-    # SIGINT it must stop within a few seconds (it takes well under one).
-    assert_interrupted(
+# Calls that would run for many seconds, each with the seconds to wait
+# before the interrupt and the seconds it may take to stop after it.
+_LONG_CALLS = [
+    # 2000 half-samples of 10^5 points: well over a minute on two cores (400
+    # take about 20 s); it stops in well under a second.
+    pytest.param(
         "rng = np.random.default_rng(0)\n"
         "x = rng.standard_normal(200_000)\n"
         "y = x + rng.standard_normal(200_000)",
         "hartley.mutual_info(x, y, ci=0.95, n_resamples=2000)",
-    )
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_ctrl_c_interrupts_a_long_feature_ranking() -> None:
-    # Two features of 8 million rows: each is scored by one thread for about
-    # 7 s, so the call must notice the interrupt within a feature (it stops
-    # in well under a second), not only between features.
-    assert_interrupted(
+        1.0,
+        15.0,
+        id="interval",
+    ),
+    # Two features of 8 million rows, each scored by one thread for about 7 s:
+    # the interrupt must be noticed within a feature, not only between them.
+    pytest.param(
         "rng = np.random.default_rng(0)\n"
         "X = rng.standard_normal((8_000_000, 2))\n"
         "y = X[:, 0] + rng.standard_normal(8_000_000)",
         "hartley.mutual_info_regression(X, y, n_jobs=2)",
-        timeout=3,
-    )
+        1.0,
+        3.0,
+        id="feature-ranking",
+    ),
+    # At 6 million points the neighbour structures of I(X; Y | Z) take about
+    # three seconds to build; an interrupt lands between them.
+    pytest.param(
+        "rng = np.random.default_rng(0)\nx, y, z = rng.standard_normal((3, 6_000_000))",
+        "hartley.conditional_mutual_info(x, x + y, z)",
+        0.5,
+        2.5,
+        id="cmi-build",
+    ),
+]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_ctrl_c_interrupts_the_tree_builds_of_a_cmi() -> None:
-    # At 6 million points the neighbour structures of I(X; Y | Z) take about
-    # three seconds to build; an interrupt lands between them.
-    assert_interrupted(
-        "rng = np.random.default_rng(0)\nx, y, z = rng.standard_normal((3, 6_000_000))",
-        "hartley.conditional_mutual_info(x, x + y, z)",
-        wait=0.5,
-        timeout=2.5,
-    )
+@pytest.mark.parametrize(("setup", "call", "wait", "timeout"), _LONG_CALLS)
+def test_ctrl_c_interrupts_a_long_call(setup: str, call: str, wait: float, timeout: float) -> None:
+    assert_interrupted(setup, call, wait=wait, timeout=timeout)
 
 
 _PROGRESS = """
