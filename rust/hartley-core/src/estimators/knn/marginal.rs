@@ -188,7 +188,7 @@ pub fn build_with_marginals(
     let tree = build(joint, dim);
     let mut m = Vec::with_capacity(marginals.len());
     for c in marginals {
-        // Each build takes about a second for ten million points: a
+        // On millions of points each build takes a second or more: a
         // cancellation is honoured between them.
         ctl.check()?;
         m.push(Marginal::from_columns(

@@ -863,12 +863,12 @@ impl<'a, L: Vec16> Group<'a, L> {
     /// Reduced distances under `N` in single precision from query `t` to
     /// the points of leaf `leaf` (`+inf` in unused slots), within the
     /// [`Margin`] of the tree of the exact ones.
-    #[inline(always)]
     ///
     /// The reduced distances only grow coordinate by coordinate, so the pass
     /// stops early once every lane exceeds `limit` (checked every
     /// [`EARLY_EXIT`] coordinates): lanes within `limit` then come out
     /// exact, the others somewhere above `limit`.
+    #[inline(always)]
     fn to_leaf32<N: Norm>(&self, leaf: usize, t: usize, limit: f32) -> L::F {
         let block = self.tree.lane_block32(leaf);
         let limit = L::F::splat(self.tok, limit);
