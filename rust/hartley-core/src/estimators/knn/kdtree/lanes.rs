@@ -178,6 +178,16 @@ trait Vec16f: Copy {
             self.add(diff.mul(diff))
         }
     }
+
+    /// Joins reduced distances folded over two sets of coordinates.
+    #[inline(always)]
+    fn combine<N: Norm>(self, other: Self) -> Self {
+        if N::IS_MAX {
+            self.max(other)
+        } else {
+            self.add(other)
+        }
+    }
 }
 
 type F = [f32; LANES];
@@ -869,19 +879,35 @@ impl<'a, L: Vec16> Group<'a, L> {
     /// [`EARLY_EXIT`] coordinates): lanes within `limit` then come out
     /// exact, the others somewhere above `limit`.
     #[inline(always)]
+    ///
+    /// Even and odd coordinates fold into two accumulators, so that the
+    /// latency of one fold overlaps the next (the maximum is exact in any
+    /// order; a sum of squares in this order keeps within the error bound
+    /// of [`Margin`], which holds for any order of summation).
     fn to_leaf32<N: Norm>(&self, leaf: usize, t: usize, limit: f32) -> L::F {
-        let block = self.tree.lane_block32(leaf);
-        let limit = L::F::splat(self.tok, limit);
-        let mut acc = L::F::splat(self.tok, 0.0);
-        for (j, p) in block.chunks_exact(LANES).enumerate() {
-            if j > 0 && j % EARLY_EXIT == 0 && acc.le(limit) == 0 {
-                break;
+        // No closure for the gap: a closure is compiled apart from the
+        // instruction-set tier this function is inlined into.
+        let rows = self.tree.lane_block32(leaf).as_chunks::<LANES>().0;
+        let tok = self.tok;
+        let limit = L::F::splat(tok, limit);
+        let zero = L::F::splat(tok, 0.0);
+        let (mut even, mut odd) = (zero, zero);
+        let mut j = 0;
+        while j + 1 < rows.len() {
+            if j > 0 && j % EARLY_EXIT == 0 && even.combine::<N>(odd).le(limit) == 0 {
+                return even.combine::<N>(odd);
             }
-            let p: &F = p.try_into().expect("blocks are whole rows of lanes");
-            let d = L::F::splat(self.tok, self.q32[j][t]).gap(L::F::load(self.tok, p));
-            acc = acc.fold::<N>(d);
+            let a = L::F::splat(tok, self.q32[j][t]).gap(L::F::load(tok, &rows[j]));
+            let b = L::F::splat(tok, self.q32[j + 1][t]).gap(L::F::load(tok, &rows[j + 1]));
+            even = even.fold::<N>(a);
+            odd = odd.fold::<N>(b);
+            j += 2;
         }
-        acc
+        if j < rows.len() {
+            let a = L::F::splat(tok, self.q32[j][t]).gap(L::F::load(tok, &rows[j]));
+            even = even.fold::<N>(a);
+        }
+        even.combine::<N>(odd)
     }
 
     #[inline(always)]
