@@ -808,7 +808,15 @@ pub fn ksg_pair(
     let sum = if n_strips * parts <= n / 8 {
         par_part_sum(parts, ctl, |band| {
             let (lo, hi) = (band * BAND, ((band + 1) * BAND).min(n));
-            let s = band_sum(level, strips, ys, 0..n_strips, lo..hi, k, estimator);
+            let band = Band {
+                strips,
+                ys,
+                cs: 0..n_strips,
+                ranks: lo..hi,
+                k,
+                estimator,
+            };
+            let s = band_sum(level, band);
             (s, (hi - lo) as u64)
         })?
     } else {
@@ -817,7 +825,15 @@ pub fn ksg_pair(
         let first = |p: usize| strips.starts[..n_strips].partition_point(|&s| s < p * BAND);
         par_part_sum(parts, ctl, |p| {
             let cs = first(p)..first(p + 1);
-            let s = band_sum(level, strips, ys, cs.clone(), 0..n, k, estimator);
+            let band = Band {
+                strips,
+                ys,
+                cs: cs.clone(),
+                ranks: 0..n,
+                k,
+                estimator,
+            };
+            let s = band_sum(level, band);
             let points = strips.starts[cs.end] - strips.starts[cs.start];
             (s, points as u64)
         })?
@@ -832,46 +848,43 @@ pub fn ksg_pair(
 /// AVX-512 CPUs run the same code, 512-bit vectors having measured no
 /// faster on these short passes. Every tier performs the same
 /// floating-point operations in the same order, so all give the same sum.
-fn band_sum(
-    level: Level,
-    strips: &Strips,
-    ys: &Sorted1d,
-    cs: Range<usize>,
-    ranks: Range<usize>,
-    k: usize,
-    estimator: Ksg,
-) -> f64 {
+fn band_sum(level: Level, band: Band<'_>) -> f64 {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma,popcnt")]
-    fn avx2(
-        strips: &Strips,
-        ys: &Sorted1d,
-        cs: Range<usize>,
-        ranks: Range<usize>,
-        k: usize,
-        e: Ksg,
-    ) -> f64 {
-        band_sum_in(strips, ys, cs, ranks, k, e)
+    fn avx2(band: Band<'_>) -> f64 {
+        band_sum_in(band)
     }
     match level.min(simd::detected()) {
         // SAFETY: `detected` reports only what the CPU supports.
         #[cfg(target_arch = "x86_64")]
-        Level::Avx2 | Level::Avx512 => unsafe { avx2(strips, ys, cs, ranks, k, estimator) },
-        _ => band_sum_in(strips, ys, cs, ranks, k, estimator),
+        Level::Avx2 | Level::Avx512 => unsafe { avx2(band) },
+        _ => band_sum_in(band),
     }
+}
+
+/// A part of [`ksg_pair`]'s sum: the points of the strips `cs` whose
+/// y-rank lies in `ranks`, with `ys` the sorted y values and `k` neighbours.
+struct Band<'a> {
+    strips: &'a Strips,
+    ys: &'a Sorted1d,
+    cs: Range<usize>,
+    ranks: Range<usize>,
+    k: usize,
+    estimator: Ksg,
 }
 
 /// [`band_sum`]'s loop: strip by strip of `cs`, the points of the strip
 /// whose y-rank lies in `ranks`.
 #[inline(always)]
-fn band_sum_in(
-    strips: &Strips,
-    ys: &Sorted1d,
-    cs: Range<usize>,
-    ranks: Range<usize>,
-    k: usize,
-    e: Ksg,
-) -> f64 {
+fn band_sum_in(band: Band<'_>) -> f64 {
+    let Band {
+        strips,
+        ys,
+        cs,
+        ranks,
+        k,
+        estimator: e,
+    } = band;
     let mut best = KBest::new(k);
     let mut s = 0.0;
     for c in cs {
@@ -1150,25 +1163,17 @@ mod tests {
             let strips = Strips::new(&x, &ys, Strips::default_width(n, 4));
             for estimator in [Ksg::One, Ksg::Two] {
                 for ranks in [0..BAND, BAND..n] {
-                    let want = band_sum(
-                        Level::Portable,
-                        &strips,
-                        ys.sorted(),
-                        0..strips.len(),
-                        ranks.clone(),
-                        4,
+                    let band = || Band {
+                        strips: &strips,
+                        ys: ys.sorted(),
+                        cs: 0..strips.len(),
+                        ranks: ranks.clone(),
+                        k: 4,
                         estimator,
-                    );
+                    };
+                    let want = band_sum(Level::Portable, band());
                     for level in simd::available() {
-                        let got = band_sum(
-                            level,
-                            &strips,
-                            ys.sorted(),
-                            0..strips.len(),
-                            ranks.clone(),
-                            4,
-                            estimator,
-                        );
+                        let got = band_sum(level, band());
                         assert_eq!(
                             got.to_bits(),
                             want.to_bits(),
