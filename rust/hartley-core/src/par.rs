@@ -295,6 +295,29 @@ pub fn par_map<T: Send>(
         .collect()
 }
 
+/// [`par_map`], lending `f` a state (scratch memory, say) from a pool
+/// shared by the call: an item takes one, or makes one with `init` if none
+/// is free, and puts it back when done. So no more states are made than
+/// items run at once, and all are dropped when the call returns. `f` must
+/// not let a state's history change its results.
+pub fn par_map_with<S: Send, T: Send>(
+    n: usize,
+    ctl: &Control,
+    init: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, usize) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    use std::sync::{Mutex, PoisonError};
+    let pool = Mutex::new(Vec::new());
+    let lock = || pool.lock().unwrap_or_else(PoisonError::into_inner);
+    par_map(n, ctl, |i| {
+        let taken = lock().pop();
+        let mut state = taken.unwrap_or_else(&init);
+        let out = f(&mut state, i);
+        lock().push(state);
+        out
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

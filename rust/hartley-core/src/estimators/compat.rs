@@ -15,10 +15,10 @@ use rand_distr::{Distribution, StandardNormal};
 use super::digamma::digamma_int;
 use super::knn::{Hint, Sorted1d};
 use super::ksg::Ksg;
-use super::pair::{ksg_pair, Ranked, Strips};
+use super::pair::{ksg_pair, Ranked, Scratch, Strips};
 use super::prep::{check_finite, stream, strictly_below, Matrix, Purpose};
 use crate::error::{Error, Result};
-use crate::par::{par_map, Control, Threads};
+use crate::par::{par_map_with, Control, Threads};
 
 /// A scored variable: continuous values, or discrete labels as codes.
 enum Var {
@@ -74,10 +74,16 @@ pub fn mutual_info_features(
             Var::Continuous(v) => Some(Ranked::new(v)),
             Var::Discrete(_) => None,
         };
-        par_map(p, ctl, |j| {
-            let column: Vec<f64> = (0..n).map(|i| x.row(i)[j]).collect();
+        // Each thread keeps the memory of one feature for the next.
+        let init = || (Scratch::reused(), Vec::new());
+        par_map_with(p, ctl, init, |(scratch, buffer), j| {
+            let mut column = std::mem::take(buffer);
+            column.clear();
+            column.extend((0..n).map(|i| x.row(i)[j]));
             let feature = if discrete[j] {
-                Var::Discrete(codes(&column))
+                let labels = codes(&column);
+                *buffer = column;
+                Var::Discrete(labels)
             } else {
                 Var::Continuous(jittered(column, seed, j as u64))
             };
@@ -87,13 +93,20 @@ pub fn mutual_info_features(
                 | (Var::Continuous(c), Var::Discrete(labels)) => ross(c, labels, n_neighbors),
                 (Var::Continuous(a), Var::Continuous(_)) => {
                     let ys = sorted_y.as_ref().expect("a continuous target is ranked");
-                    let strips = Strips::for_knn(a, ys, n_neighbors);
+                    let strips = Strips::for_knn(a, ys, n_neighbors, scratch);
                     // Polls for cancellation and advances the progress by
                     // the feature's n points as it goes.
-                    let mi = ksg_pair(&strips, ys.sorted(), n_neighbors, Ksg::One, ctl)?;
-                    return Ok(mi.max(0.0));
+                    let mi = ksg_pair(&strips, ys.sorted(), n_neighbors, Ksg::One, ctl);
+                    strips.recycle(scratch);
+                    if let Var::Continuous(v) = feature {
+                        *buffer = v;
+                    }
+                    return Ok(mi?.max(0.0));
                 }
             };
+            if let Var::Continuous(v) = feature {
+                *buffer = v;
+            }
             ctl.advance(n as u64);
             Ok(mi.max(0.0))
         })

@@ -5,7 +5,7 @@
 
 use super::digamma::digamma_int;
 use super::knn::{self, KBest, Marginal, MaxNorm, NeighbourSearch, Norm};
-use super::pair::{ksg_pair, Ranked, Strips, XRanks};
+use super::pair::{ksg_pair, Ranked, Scratch, Strips, XRanks};
 use super::prep::{self, strictly_below, Matrix, Prep};
 use super::resample::{
     estimate_with_interval, min_half_sample, permutation_null, Estimate, Resampling,
@@ -105,8 +105,12 @@ pub fn ksg_prepared(
         drop(joint);
         let (xr, ys) = XRanks::consume(|i| x[i], ys);
         drop(x);
-        let strips =
-            Strips::deal(xr, ys.values(), Strips::default_width(n, k)).adapt(ys.values(), k);
+        let scratch = &mut Scratch::once();
+        let strips = Strips::deal(xr, ys.values(), Strips::default_width(n, k), scratch).adapt(
+            ys.values(),
+            k,
+            scratch,
+        );
         return ksg_pair(&strips, &ys, k, estimator, ctl);
     }
     let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx, dx..d], ctl)?;

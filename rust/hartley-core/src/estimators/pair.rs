@@ -46,12 +46,18 @@ fn key(v: f64) -> u64 {
 /// (value, index) pairs); runs that agree on the top half, short unless
 /// values nearly tie, are then ordered by the whole key: long ones by a
 /// second radix sort, on the bottom half.
-fn sort_with_order(n: usize, value: impl Fn(usize) -> f64) -> (Vec<f64>, Vec<u32>) {
+fn sort_with_order(
+    n: usize,
+    value: impl Fn(usize) -> f64,
+    scratch: &mut Scratch,
+) -> (Vec<f64>, Vec<u32>) {
     // Runs longer than this take the second radix sort.
     const LONG_RUN: usize = 256;
     assert!(n <= u32::MAX as usize, "at most 2^32 - 1 samples");
     const LOW: u64 = 0xffff_ffff;
-    let mut packed: Vec<u64> = (0..n).map(|i| key(value(i)) & !LOW | i as u64).collect();
+    let mut packed = std::mem::take(&mut scratch.words);
+    packed.clear();
+    packed.extend((0..n).map(|i| key(value(i)) & !LOW | i as u64));
     // The words start in sample order, so a stable sort on their top half
     // (four byte passes instead of eight) leaves ties in sample order.
     radsort::sort_by_key(&mut packed, |&p| (p >> 32) as u32);
@@ -79,7 +85,9 @@ fn sort_with_order(n: usize, value: impl Fn(usize) -> f64) -> (Vec<f64>, Vec<u32
         }
         s = e;
     }
-    let order: Vec<u32> = packed.iter().map(|&p| p as u32).collect();
+    let mut order = std::mem::take(&mut scratch.order);
+    order.clear();
+    order.extend(packed.iter().map(|&p| p as u32));
     // Collected in place, into the words' own allocation.
     let sorted = packed
         .into_iter()
@@ -106,7 +114,7 @@ impl Ranked {
     /// Sorts the values `value(i)` of `n` samples; ties keep the sample
     /// order.
     pub fn from_fn(n: usize, value: impl Fn(usize) -> f64) -> Self {
-        let (sorted, order) = sort_with_order(n, value);
+        let (sorted, order) = sort_with_order(n, value, &mut Scratch::once());
         Ranked {
             sorted: Sorted1d::presorted(sorted),
             order,
@@ -129,6 +137,57 @@ impl Ranked {
     }
 }
 
+/// Memory for the strips of one pair after another: the buffers of each
+/// pair's layout are kept for the next, instead of being returned to the
+/// system and asked for again (fresh pages are zero-filled by the kernel on
+/// first touch, which on 100,000 points cost about a tenth of a pair's
+/// time, and more with several threads unmapping at once).
+#[derive(Default)]
+pub struct Scratch {
+    /// Whether buffers are kept once done with; a single pair frees each
+    /// as soon as it can, which bounds its peak memory.
+    reuse: bool,
+    words: Vec<u64>,
+    order: Vec<u32>,
+    rank: Vec<u32>,
+    by_y: Vec<u32>,
+    y: Vec<f64>,
+    y_rank: Vec<u32>,
+    x_offset: Vec<u16>,
+    adjacent: Vec<[u16; 2]>,
+}
+
+impl Scratch {
+    /// Scratch for several pairs in turn: [`Strips::recycle`] hands each
+    /// pair's buffers on to the next.
+    pub fn reused() -> Self {
+        Scratch {
+            reuse: true,
+            ..Scratch::default()
+        }
+    }
+
+    /// Scratch for a single pair: buffers are freed once done with.
+    pub fn once() -> Self {
+        Scratch::default()
+    }
+
+    /// Keeps `v` in the slot `slot` selects, when buffers are reused.
+    fn keep<T>(&mut self, slot: impl FnOnce(&mut Self) -> &mut Vec<T>, v: Vec<T>) {
+        if self.reuse {
+            *slot(self) = v;
+        }
+    }
+}
+
+/// The buffer in `slot`, emptied, then filled with `n` copies of `fill`.
+fn sized<T: Clone>(slot: &mut Vec<T>, n: usize, fill: T) -> Vec<T> {
+    let mut v = std::mem::take(slot);
+    v.clear();
+    v.resize(n, fill);
+    v
+}
+
 /// The x side of a pair, ready to deal into strips: the sorted x values
 /// and, for each y-rank `r`, the x-rank of the sample at y-rank `r`.
 pub struct XRanks {
@@ -137,9 +196,11 @@ pub struct XRanks {
 }
 
 impl XRanks {
-    /// Ranks `value(i)` for the `n` samples of `ys`.
-    pub fn new(value: impl Fn(usize) -> f64, ys: &Ranked) -> Self {
-        let (sorted, by_y) = Self::rank(ys.len(), value, |by_y| by_y.extend_from_slice(&ys.order));
+    /// Ranks `value(i)` for the `n` samples of `ys`, in buffers taken from
+    /// `scratch`.
+    pub fn new(value: impl Fn(usize) -> f64, ys: &Ranked, scratch: &mut Scratch) -> Self {
+        let fill = |by_y: &mut Vec<u32>| by_y.extend_from_slice(&ys.order);
+        let (sorted, by_y) = Self::rank(ys.len(), value, fill, scratch);
         XRanks { sorted, by_y }
     }
 
@@ -151,9 +212,9 @@ impl XRanks {
             order,
         } = ys;
         let mut order = Some(order);
-        let (sorted, by_y) = Self::rank(y_sorted.values().len(), value, |by_y| {
-            *by_y = order.take().expect("called once");
-        });
+        let fill = |by_y: &mut Vec<u32>| *by_y = order.take().expect("called once");
+        let n = y_sorted.values().len();
+        let (sorted, by_y) = Self::rank(n, value, fill, &mut Scratch::once());
         (XRanks { sorted, by_y }, y_sorted)
     }
 
@@ -163,18 +224,23 @@ impl XRanks {
         n: usize,
         value: impl Fn(usize) -> f64,
         fill: impl FnOnce(&mut Vec<u32>),
+        scratch: &mut Scratch,
     ) -> (Vec<f64>, Vec<u32>) {
-        let (sorted, order) = sort_with_order(n, value);
-        let mut rank = vec![0u32; n];
+        let (sorted, order) = sort_with_order(n, value, scratch);
+        // Every entry is written: `order` is a permutation.
+        let mut rank = std::mem::take(&mut scratch.rank);
+        rank.resize(n, 0);
         for (r, &i) in order.iter().enumerate() {
             rank[i as usize] = r as u32;
         }
-        drop(order);
-        let mut by_y = Vec::new();
+        scratch.keep(|s| &mut s.order, order);
+        let mut by_y = std::mem::take(&mut scratch.by_y);
+        by_y.clear();
         fill(&mut by_y);
         for i in by_y.iter_mut() {
             *i = rank[*i as usize];
         }
+        scratch.keep(|s| &mut s.rank, rank);
         (sorted, by_y)
     }
 }
@@ -243,20 +309,36 @@ impl Strips {
     /// Arranges the samples `(x[i], y[i])` in strips of `width` points
     /// (the last one may be narrower); `ys` is the ranking of `y`.
     pub fn new(x: &[f64], ys: &Ranked, width: usize) -> Self {
+        Strips::new_in(x, ys, width, &mut Scratch::once())
+    }
+
+    /// [`Strips::new`], in buffers taken from `scratch`.
+    fn new_in(x: &[f64], ys: &Ranked, width: usize, scratch: &mut Scratch) -> Self {
         assert!(x.len() == ys.len());
-        Strips::deal(XRanks::new(|i| x[i], ys), ys.sorted().values(), width)
+        let xr = XRanks::new(|i| x[i], ys, scratch);
+        Strips::deal(xr, ys.sorted().values(), width, scratch)
     }
 
     /// Strips for the k-nearest-neighbour searches of `k` neighbours of the
     /// samples `(x[i], y[i])`: [`Strips::new`] at the
-    /// [`Strips::default_width`], then [`Strips::adapt`]ed.
-    pub fn for_knn(x: &[f64], ys: &Ranked, k: usize) -> Self {
-        Strips::new(x, ys, Strips::default_width(x.len(), k)).adapt(ys.sorted().values(), k)
+    /// [`Strips::default_width`], then [`Strips::adapt`]ed; in buffers taken
+    /// from `scratch`.
+    pub fn for_knn(x: &[f64], ys: &Ranked, k: usize, scratch: &mut Scratch) -> Self {
+        let width = Strips::default_width(x.len(), k);
+        Strips::new_in(x, ys, width, scratch).adapt(ys.sorted().values(), k, scratch)
+    }
+
+    /// Hands the buffers of the strips back to `scratch`, for the next pair.
+    pub fn recycle(self, scratch: &mut Scratch) {
+        let (xs, _) = self.into_sorted(scratch);
+        // Back to words in place: the next pair sorts its x in them.
+        let words = xs.into_values().into_iter().map(f64::to_bits).collect();
+        scratch.keep(|s| &mut s.words, words);
     }
 
     /// Arranges the samples in strips of `width` points (the last one may
     /// be narrower), from their x ranking and the sorted y values.
-    pub fn deal(xr: XRanks, y_sorted: &[f64], width: usize) -> Self {
+    pub fn deal(xr: XRanks, y_sorted: &[f64], width: usize, scratch: &mut Scratch) -> Self {
         let XRanks {
             sorted: sorted_x,
             by_y,
@@ -266,7 +348,11 @@ impl Strips {
         let width = width.clamp(1, MAX_WIDTH);
         let starts = equal_starts(n, width);
         let xs = Sorted1d::presorted(sorted_x);
-        Strips::lay_out(xs, &by_y, y_sorted, starts, |_, x_rank| x_rank / width)
+        let strips = Strips::lay_out(xs, &by_y, y_sorted, starts, scratch, |_, x_rank| {
+            x_rank / width
+        });
+        scratch.keep(|s| &mut s.by_y, by_y);
+        strips
     }
 
     /// Deals the samples into the strips starting at the x-ranks `starts`
@@ -277,6 +363,7 @@ impl Strips {
         by_y: &[u32],
         y_sorted: &[f64],
         starts: Vec<usize>,
+        scratch: &mut Scratch,
         strip_of: impl Fn(&[usize], usize) -> usize,
     ) -> Self {
         let n = by_y.len();
@@ -288,10 +375,11 @@ impl Strips {
         // Walking the samples in y order and dealing each to its strip
         // leaves every strip sorted by y.
         let mut cursor: Vec<usize> = starts[..n_strips].to_vec();
-        let mut y = vec![0.0; n];
-        let mut y_rank = vec![0u32; n];
-        let mut x_offset = vec![0u16; n];
-        let mut adjacent = vec![[0u16; 2]; n];
+        // Every slot is written: each sample is dealt once.
+        let mut y = sized(&mut scratch.y, n, 0.0);
+        let mut y_rank = sized(&mut scratch.y_rank, n, 0);
+        let mut x_offset = sized(&mut scratch.x_offset, n, 0);
+        let mut adjacent = sized(&mut scratch.adjacent, n, [0; 2]);
         for (r, &x_rank) in by_y.iter().enumerate() {
             let x_rank = x_rank as usize;
             let c = strip_of(&starts, x_rank);
@@ -340,33 +428,33 @@ impl Strips {
     /// strips are cut along) and fitted the same way, and the layout that
     /// searched the sample with the least work is kept. The estimates do
     /// not depend on the strips, only the time.
-    pub fn adapt(self, y_sorted: &[f64], k: usize) -> Self {
+    pub fn adapt(self, y_sorted: &[f64], k: usize, scratch: &mut Scratch) -> Self {
         let ok = work_ok(k);
         let (work, sampled) = self.judge(k);
         if work <= ok {
             return self;
         }
         let starts = self.fitted(&sampled);
-        let along_x = self.recut(y_sorted, starts);
+        let along_x = self.recut(y_sorted, starts, scratch);
         let (work_x, _) = along_x.judge(k);
         if work_x <= ok {
             return along_x;
         }
         let x_starts = along_x.starts.clone();
-        let mut along_y = along_x.turned(y_sorted, k);
+        let mut along_y = along_x.turned(y_sorted, k, scratch);
         let (mut work_y, sampled) = along_y.judge(k);
         if work_y > ok {
             let starts = along_y.fitted(&sampled);
-            along_y = along_y.recut(y_sorted, starts);
+            along_y = along_y.recut(y_sorted, starts, scratch);
             work_y = along_y.judge(k).0;
         }
         if work_y < work.min(work_x) {
             return along_y;
         }
         // Back along x: equal counts, re-cut unless they searched best.
-        let equal = along_y.turned(y_sorted, k);
+        let equal = along_y.turned(y_sorted, k, scratch);
         if work_x < work {
-            equal.recut(y_sorted, x_starts)
+            equal.recut(y_sorted, x_starts, scratch)
         } else {
             equal
         }
@@ -435,9 +523,9 @@ impl Strips {
     }
 
     /// The sorted x values and [`Strips::cross`], the rest of the strips
-    /// freed at once (a partial move would hold it to the end of the
-    /// caller's scope).
-    fn into_sorted(self) -> (Sorted1d, Option<Sorted1d>) {
+    /// handed back to `scratch` or freed at once (a partial move would hold
+    /// it to the end of the caller's scope).
+    fn into_sorted(self, scratch: &mut Scratch) -> (Sorted1d, Option<Sorted1d>) {
         let Strips {
             xs,
             cross,
@@ -448,7 +536,11 @@ impl Strips {
             adjacent,
             extent,
         } = self;
-        drop((starts, y, y_rank, x_offset, adjacent, extent));
+        drop((starts, extent));
+        scratch.keep(|s| &mut s.y, y);
+        scratch.keep(|s| &mut s.y_rank, y_rank);
+        scratch.keep(|s| &mut s.x_offset, x_offset);
+        scratch.keep(|s| &mut s.adjacent, adjacent);
         (xs, cross)
     }
 
@@ -463,13 +555,13 @@ impl Strips {
     /// The same points in the strips starting at the x-ranks `starts` (then
     /// `n`), each at least [`MIN_WIDTH`] wide but the last; `y_sorted` as
     /// for [`Strips::adapt`].
-    fn recut(self, y_sorted: &[f64], starts: Vec<usize>) -> Self {
+    fn recut(self, y_sorted: &[f64], starts: Vec<usize>, scratch: &mut Scratch) -> Self {
         let n = self.y.len();
-        let mut by_y = vec![0u32; n];
+        let mut by_y = sized(&mut scratch.by_y, n, 0);
         for (x_rank, y_rank) in self.ranks() {
             by_y[y_rank as usize] = x_rank;
         }
-        let (xs, cross) = self.into_sorted();
+        let (xs, cross) = self.into_sorted(scratch);
         let y_sorted = cross.as_ref().map_or(y_sorted, |c| c.values());
         // The strip holding the x-rank `b * MIN_WIDTH` holds every x-rank
         // up to the next multiple, or hands over to the strip after it.
@@ -481,7 +573,7 @@ impl Strips {
             }
             coarse.push(c as u32);
         }
-        let mut t = Strips::lay_out(xs, &by_y, y_sorted, starts, |starts, x_rank| {
+        let mut t = Strips::lay_out(xs, &by_y, y_sorted, starts, scratch, |starts, x_rank| {
             let c = coarse[x_rank / MIN_WIDTH] as usize;
             if starts[c + 1] <= x_rank {
                 c + 1
@@ -489,6 +581,7 @@ impl Strips {
                 c
             }
         });
+        scratch.keep(|s| &mut s.by_y, by_y);
         t.cross = cross;
         t
     }
@@ -498,25 +591,27 @@ impl Strips {
     /// and keep the sorted x values as [`Strips::cross`]; or, for strips
     /// turned already, strips along x again. `y_sorted` as for
     /// [`Strips::adapt`].
-    fn turned(self, y_sorted: &[f64], k: usize) -> Self {
+    fn turned(self, y_sorted: &[f64], k: usize, scratch: &mut Scratch) -> Self {
         let n = self.y.len();
-        let mut by_x = vec![0u32; n];
+        let mut by_x = sized(&mut scratch.by_y, n, 0);
         for (x_rank, y_rank) in self.ranks() {
             by_x[x_rank as usize] = y_rank;
         }
-        let (xs, cross) = self.into_sorted();
+        let (xs, cross) = self.into_sorted(scratch);
         let width = Strips::default_width(n, k).clamp(1, MAX_WIDTH);
         let starts = equal_starts(n, width);
         let strip_of = |_: &[usize], r: usize| r / width;
-        match cross {
-            Some(x) => Strips::lay_out(x, &by_x, xs.values(), starts, strip_of),
+        let t = match cross {
+            Some(x) => Strips::lay_out(x, &by_x, xs.values(), starts, scratch, strip_of),
             None => {
                 let own = Sorted1d::presorted(y_sorted.to_vec());
-                let mut t = Strips::lay_out(own, &by_x, xs.values(), starts, strip_of);
+                let mut t = Strips::lay_out(own, &by_x, xs.values(), starts, scratch, strip_of);
                 t.cross = Some(xs);
                 t
             }
-        }
+        };
+        scratch.keep(|s| &mut s.by_y, by_x);
+        t
     }
 
     /// A strip width suited to `n` points and `k` neighbours: about
@@ -1054,7 +1149,7 @@ mod tests {
             let ys = Ranked::new(&y);
             let equal = Strips::new(&x, &ys, Strips::default_width(n, 3));
             let (before, _) = equal.judge(3);
-            let strips = equal.adapt(ys.sorted().values(), 3);
+            let strips = equal.adapt(ys.sorted().values(), 3, &mut Scratch::once());
             let (after, _) = strips.judge(3);
             assert!(
                 after <= work_ok(3) && after < before / 4.0,
@@ -1104,6 +1199,72 @@ mod tests {
         drop(best);
     }
 
+    /// Everything a search or count reads, for comparing layouts.
+    #[allow(clippy::type_complexity)]
+    fn layout(
+        s: &Strips,
+    ) -> (
+        Vec<usize>,
+        Vec<f64>,
+        Vec<u32>,
+        Vec<u16>,
+        Vec<[u16; 2]>,
+        Vec<f64>,
+        Option<Vec<f64>>,
+    ) {
+        (
+            s.starts.clone(),
+            s.y.clone(),
+            s.y_rank.clone(),
+            s.x_offset.clone(),
+            s.adjacent.clone(),
+            s.xs.values().to_vec(),
+            s.cross.as_ref().map(|c| c.values().to_vec()),
+        )
+    }
+
+    #[test]
+    fn reused_scratch_leaves_no_trace_of_earlier_pairs() {
+        // Pairs of falling and rising sizes, spread, tied and crowded (the
+        // crowded ones re-cut and turned), all through one scratch: each
+        // layout and sum must be that of a fresh one.
+        let mut scratch = Scratch::reused();
+        let cases = [
+            (0, 3000),
+            (1, 2500),
+            (2, 400),
+            (3, 3000),
+            (4, 900),
+            (5, 3000),
+            (0, 50),
+        ];
+        for (round, &(kind, n)) in cases.iter().enumerate() {
+            let seed = 90 + round as u64;
+            let (x, y) = if kind < 3 {
+                samples(kind, n, seed)
+            } else {
+                crowded(kind - 3, n, seed)
+            };
+            let ys = Ranked::new(&y);
+            let fresh = Strips::for_knn(&x, &ys, 3, &mut Scratch::once());
+            let reused = Strips::for_knn(&x, &ys, 3, &mut scratch);
+            assert!(layout(&fresh) == layout(&reused), "case {round}");
+            for estimator in [Ksg::One, Ksg::Two] {
+                let want = ksg_pair(&fresh, ys.sorted(), 3, estimator, &Control::new()).unwrap();
+                let got = ksg_pair(&reused, ys.sorted(), 3, estimator, &Control::new()).unwrap();
+                assert_eq!(got.to_bits(), want.to_bits(), "case {round} {estimator:?}");
+            }
+            reused.recycle(&mut scratch);
+            // The buffers are kept for the next pair.
+            assert!(scratch.words.capacity() >= n && scratch.y.capacity() >= n);
+        }
+        // A single-pair scratch keeps nothing.
+        let (x, y) = samples(0, 500, 7);
+        let mut once = Scratch::once();
+        Strips::for_knn(&x, &Ranked::new(&y), 3, &mut once).recycle(&mut once);
+        assert!(once.words.capacity() + once.y.capacity() + once.by_y.capacity() == 0);
+    }
+
     #[test]
     fn strips_turned_twice_are_the_strips_along_x() {
         let n = 5000;
@@ -1116,7 +1277,7 @@ mod tests {
             along_x.y.clone(),
             along_x.y_rank.clone(),
         );
-        let turned = along_x.turned(ys.sorted().values(), 3);
+        let turned = along_x.turned(ys.sorted().values(), 3, &mut Scratch::once());
         assert!(turned.cross.is_some());
         // Along y, the strips hold y as their first coordinate.
         for i in (0..n).step_by(13) {
@@ -1124,7 +1285,7 @@ mod tests {
             let j = (0..n).find(|&j| y[j] == a && x[j] == b);
             assert!(j.is_some(), "position {i}");
         }
-        let back = turned.turned(ys.sorted().values(), 3);
+        let back = turned.turned(ys.sorted().values(), 3, &mut Scratch::once());
         assert!(back.cross.is_none());
         assert_eq!(back.starts, starts);
         assert_eq!(back.y, y_vals);
@@ -1146,7 +1307,7 @@ mod tests {
             let ys = Ranked::new(&y);
             let equal = Strips::new(&x, &ys, Strips::default_width(n, 3));
             let starts = equal.starts.clone();
-            let strips = equal.adapt(ys.sorted().values(), 3);
+            let strips = equal.adapt(ys.sorted().values(), 3, &mut Scratch::once());
             assert!(strips.cross.is_none());
             assert_eq!(strips.starts, starts);
         }

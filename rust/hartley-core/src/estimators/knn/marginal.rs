@@ -162,6 +162,11 @@ impl Sorted1d {
     pub fn values(&self) -> &[f64] {
         &self.values
     }
+
+    /// The values, ascending, taken out.
+    pub fn into_values(self) -> Vec<f64> {
+        self.values
+    }
 }
 
 /// Copies the columns `cols` of `points` (row-major, `stride` columns).
