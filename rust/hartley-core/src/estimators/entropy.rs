@@ -143,7 +143,7 @@ pub(crate) fn mean_log_kth<N: Norm>(
     ctl: &Control,
 ) -> Result<f64> {
     let n = data.len() / d;
-    let tree = knn::build(data, d);
+    let tree = knn::build(data, d, ctl)?;
     let sum = par_chunk_sum(n, ctl, |range| {
         let mut bests = vec![KBest::new(k); range.len()];
         tree.knn_of_block::<N>(range.start, &mut bests);

@@ -67,8 +67,8 @@ fn kl_in_pool(x: Matrix<'_>, y: Matrix<'_>, opts: &KlOptions, ctl: &Control) -> 
     let (n, m, d, k) = (x.rows(), y.rows(), x.cols(), opts.k);
     ctl.add_total(n as u64);
     let sum = {
-        let tx = knn::build(px, d);
-        let ty = knn::build(py, d);
+        let tx = knn::build(px, d, ctl)?;
+        let ty = knn::build(py, d, ctl)?;
         par_chunk_sum(n, ctl, |range| {
             let mut own = vec![KBest::new(k); range.len()];
             tx.knn_of_block::<Euclidean>(range.start, &mut own);

@@ -11,6 +11,9 @@
 
 use rayon::prelude::*;
 
+use crate::error::Result;
+use crate::par::Control;
+
 use super::{KBest, NeighbourSearch, Norm};
 
 mod lanes;
@@ -21,6 +24,9 @@ const LEAF: usize = lanes::LANES;
 
 /// Subtrees larger than this are built in parallel.
 const PAR_BUILD: usize = 1 << 14;
+
+/// Splits of more rows than this poll for cancellation first.
+const CHECK_BUILD: usize = 1 << 16;
 
 /// A dimension known at compile time ([`Fixed`]) or only at run time
 /// ([`Dynamic`]).
@@ -126,7 +132,19 @@ impl KdTree {
     /// Node `j` of level `l` holds positions `floor(j n / 2^l)` up to
     /// `floor((j + 1) n / 2^l)`: ranges follow from a formula, so none are
     /// stored and the leaf of a position is one division away.
-    pub fn build(mut data: Vec<f64>, dim: usize, keep_index: bool) -> Self {
+    pub fn build(data: Vec<f64>, dim: usize, keep_index: bool) -> Self {
+        Self::build_checked(data, dim, keep_index, &Control::new()).expect("never cancelled")
+    }
+
+    /// [`KdTree::build`], stopping with [`crate::error::Error::Cancelled`] soon after
+    /// `ctl` is cancelled: every split of more than [`CHECK_BUILD`] rows
+    /// polls it first (millions of points take seconds to split).
+    pub fn build_checked(
+        mut data: Vec<f64>,
+        dim: usize,
+        keep_index: bool,
+        ctl: &Control,
+    ) -> Result<Self> {
         assert!(dim > 0, "dimension must be positive");
         let n = data.len() / dim;
         assert!(n < u32::MAX as usize, "at most 2^32 - 2 points");
@@ -149,7 +167,10 @@ impl KdTree {
             }
         }
         let root = Node { n, level: 0, j: 0 };
-        with_dim!(dim, d => split(d, &mut pts, &mut index, root, &cell, depth));
+        with_dim!(dim, d => split(d, &mut pts, &mut index, root, &cell, depth, ctl));
+        // A cancelled split leaves the rows half ordered: the tree is not
+        // finished.
+        ctl.check()?;
         if !keep_index {
             index = Vec::new();
         }
@@ -201,7 +222,7 @@ impl KdTree {
             .map_or((Vec::new(), 0.0, Vec::new()), |f| {
                 (f.lanes, f.slack, f.core)
             });
-        KdTree {
+        Ok(KdTree {
             dim,
             pts,
             n,
@@ -215,7 +236,7 @@ impl KdTree {
             lanes32,
             slack32,
             core32,
-        }
+        })
     }
 
     /// Whether the filter serves leaf node `leaf` (never when it is off:
@@ -515,9 +536,17 @@ struct Node {
 /// cell's widest side first, recursively. Splitting by the cell rather than
 /// the rows' exact bounding box saves a pass over the rows at every level;
 /// the exact boxes that queries prune with are computed afterwards.
-fn split<D: Dim>(d: D, pts: &mut [f64], index: &mut [u32], node: Node, cell: &[f64], depth: usize) {
+fn split<D: Dim>(
+    d: D,
+    pts: &mut [f64],
+    index: &mut [u32],
+    node: Node,
+    cell: &[f64],
+    depth: usize,
+    ctl: &Control,
+) {
     let len = index.len();
-    if depth == 0 || len < 2 {
+    if depth == 0 || len < 2 || (len > CHECK_BUILD && ctl.is_cancelled()) {
         return;
     }
     let w = d.get();
@@ -553,12 +582,12 @@ fn split<D: Dim>(d: D, pts: &mut [f64], index: &mut [u32], node: Node, cell: &[f
     };
     if len > PAR_BUILD {
         rayon::join(
-            || split(d, pl, il, left, &left_cell, depth - 1),
-            || split(d, pr, ir, right, &right_cell, depth - 1),
+            || split(d, pl, il, left, &left_cell, depth - 1, ctl),
+            || split(d, pr, ir, right, &right_cell, depth - 1, ctl),
         );
     } else {
-        split(d, pl, il, left, &left_cell, depth - 1);
-        split(d, pr, ir, right, &right_cell, depth - 1);
+        split(d, pl, il, left, &left_cell, depth - 1, ctl);
+        split(d, pr, ir, right, &right_cell, depth - 1, ctl);
     }
 }
 

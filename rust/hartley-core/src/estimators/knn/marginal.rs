@@ -190,7 +190,7 @@ pub fn build_with_marginals(
     marginals: &[std::ops::Range<usize>],
     ctl: &Control,
 ) -> Result<(KdTree, Vec<Marginal>)> {
-    let tree = build(joint, dim);
+    let tree = build(joint, dim, ctl)?;
     let mut m = Vec::with_capacity(marginals.len());
     for c in marginals {
         // On millions of points each build takes a second or more: a
@@ -199,7 +199,8 @@ pub fn build_with_marginals(
         m.push(Marginal::from_columns(
             columns(tree.points(), dim, c.clone()),
             c.len(),
-        ));
+            ctl,
+        )?);
     }
     ctl.check()?;
     Ok((tree, m))
@@ -264,13 +265,15 @@ pub enum Marginal {
 }
 
 impl Marginal {
-    /// Builds the structure over `sub`, row-major with `width` columns.
-    pub fn from_columns(sub: Vec<f64>, width: usize) -> Self {
-        if width == 1 {
+    /// Builds the structure over `sub`, row-major with `width` columns;
+    /// stops with [`crate::error::Error::Cancelled`] soon after `ctl` is
+    /// cancelled.
+    pub fn from_columns(sub: Vec<f64>, width: usize, ctl: &Control) -> Result<Self> {
+        Ok(if width == 1 {
             Marginal::OneD(Sorted1d::new(sub))
         } else {
-            Marginal::Multi(build(sub, width))
-        }
+            Marginal::Multi(build(sub, width, ctl)?)
+        })
     }
 
     /// For every row `i` of the points this marginal was built from, the

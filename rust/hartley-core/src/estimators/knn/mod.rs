@@ -173,9 +173,14 @@ pub trait NeighbourSearch: Sync {
 }
 
 /// Builds the neighbour structure over `data` (row-major, `dim` columns),
-/// keeping each point's input row ([`KdTree::original_index`]).
-pub fn build(data: Vec<f64>, dim: usize) -> KdTree {
-    KdTree::build(data, dim, true)
+/// keeping each point's input row ([`KdTree::original_index`]); stops with
+/// [`crate::error::Error::Cancelled`] soon after `ctl` is cancelled.
+pub fn build(
+    data: Vec<f64>,
+    dim: usize,
+    ctl: &crate::par::Control,
+) -> crate::error::Result<KdTree> {
+    KdTree::build_checked(data, dim, true, ctl)
 }
 
 #[cfg(test)]
@@ -297,6 +302,28 @@ mod tests {
                 check::<Euclidean>(n, d, k);
             }
         }
+    }
+
+    #[test]
+    fn a_cancelled_build_stops_and_a_running_one_is_unchanged() {
+        use crate::error::Error;
+        use crate::par::Control;
+        let (n, d) = (150_000, 3);
+        let data = random(n, d, 5);
+        let ctl = Control::new();
+        let tree = build(data.clone(), d, &ctl).unwrap();
+        let plain = KdTree::build(data.clone(), d, true);
+        assert_eq!(tree.points(), plain.points());
+        assert!((0..n).all(|p| tree.original_index(p) == plain.original_index(p)));
+        ctl.cancel();
+        assert!(matches!(
+            build(data.clone(), d, &ctl),
+            Err(Error::Cancelled)
+        ));
+        assert!(matches!(
+            Marginal::from_columns(data, d, &ctl),
+            Err(Error::Cancelled)
+        ));
     }
 
     #[test]
