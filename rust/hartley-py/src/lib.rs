@@ -1,6 +1,6 @@
 //! `hartley._core`: the thin PyO3 binding of hartley-core. Each function
 //! parses its arguments, releases the GIL, calls the core through
-//! [`run::run`], and converts the result.
+//! the run helper `run::run`, and converts the result.
 
 mod arrays;
 mod binary;

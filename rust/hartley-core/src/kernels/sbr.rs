@@ -398,7 +398,7 @@ const SWEEP_GROUP: usize = 8;
 /// needs steps up to `k + 2` of sweep `i`, and touches other columns than
 /// its later steps. Each
 /// sweep therefore runs two steps behind the one before (Haidar, Ltaief
-/// and Dongarra's pipeline): groups of [`SWEEP_GROUP`] sweeps advance
+/// and Dongarra's pipeline): groups of `SWEEP_GROUP` (8) sweeps advance
 /// together on one thread, so that each window is loaded into cache once
 /// per group, and the threads take successive groups, each waiting where
 /// needed for the last sweep of the group before. Every entry receives the

@@ -136,8 +136,8 @@ impl KdTree {
         Self::build_checked(data, dim, keep_index, &Control::new()).expect("never cancelled")
     }
 
-    /// [`KdTree::build`], stopping with [`crate::error::Error::Cancelled`] soon after
-    /// `ctl` is cancelled: every split of more than [`CHECK_BUILD`] rows
+    /// [`KdTree::build`], stopping with [`crate::error::Error::Cancelled`]
+    /// soon after `ctl` is cancelled: every split of more than 65,536 rows
     /// polls it first (millions of points take seconds to split).
     pub fn build_checked(
         mut data: Vec<f64>,
