@@ -140,6 +140,7 @@ def mutual_info_permutations(
 ) -> tuple[float, float, _F64_1D]: ...
 def mutual_info_features(
     x: _F64_2D,
+    columns: bool,
     discrete: list[bool],
     y: _F64_1D,
     y_discrete: bool,

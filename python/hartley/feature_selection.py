@@ -35,6 +35,10 @@ def _as_features(X: Any) -> tuple[npt.NDArray[np.float64], bool]:
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"X: is empty (shape {arr.shape})")
+    # A Fortran-ordered X (a pandas frame's values, say) is kept in its
+    # order, so each feature is read contiguously and X is not copied.
+    if arr.flags.f_contiguous and not arr.flags.c_contiguous:
+        return np.asfortranarray(arr, dtype=np.float64), sparse
     return np.ascontiguousarray(arr, dtype=np.float64), sparse
 
 
@@ -110,6 +114,7 @@ def _estimate(
 ) -> npt.NDArray[np.float64]:
     Xa, sparse = _as_features(X)
     n, p = Xa.shape
+    columns = not Xa.flags.c_contiguous
     mask = _discrete_mask(discrete_features, p, sparse)
     if sparse and not all(mask):
         raise ValueError("X: a sparse matrix can't have continuous features")
@@ -118,7 +123,8 @@ def _estimate(
         raise ValueError(f"n_neighbors: must be smaller than the number of samples ({n}), got {k}")
     ya = _target(y, n, discrete_target)
     return _core.mutual_info_features(
-        Xa,
+        Xa.T if columns else Xa,
+        columns,
         mask,
         ya,
         discrete_target,
@@ -149,7 +155,9 @@ def mutual_info_regression(
     Parameters
     ----------
     X : array_like or sparse matrix of shape (n_samples, n_features)
-        Features.
+        Features. A float64 array in C or Fortran order (pandas frames'
+        ``.to_numpy()`` is usually Fortran-ordered) is read in place; other
+        inputs are converted first.
     y : array_like of shape (n_samples,)
         Continuous target.
     discrete_features : {"auto", bool, array_like}, default "auto"
@@ -222,7 +230,9 @@ def mutual_info_classif(
     Parameters
     ----------
     X : array_like or sparse matrix of shape (n_samples, n_features)
-        Features.
+        Features. A float64 array in C or Fortran order (pandas frames'
+        ``.to_numpy()`` is usually Fortran-ordered) is read in place; other
+        inputs are converted first.
     y : array_like of shape (n_samples,)
         Class labels (numbers or strings).
     discrete_features, n_neighbors, copy, random_state, n_jobs, progress

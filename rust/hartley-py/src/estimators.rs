@@ -222,11 +222,12 @@ fn mutual_info_permutations<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (x, discrete, y, y_discrete, n_neighbors, seed, n_jobs, progress))]
+#[pyo3(signature = (x, columns, discrete, y, y_discrete, n_neighbors, seed, n_jobs, progress))]
 #[allow(clippy::too_many_arguments)]
 fn mutual_info_features<'py>(
     py: Python<'py>,
     x: PyReadonlyArray2<'py, f64>,
+    columns: bool,
     discrete: Vec<bool>,
     y: PyReadonlyArray1<'py, f64>,
     y_discrete: bool,
@@ -236,6 +237,12 @@ fn mutual_info_features<'py>(
     progress: bool,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let (xm, yv) = (matrix(&x, "X")?, vector(&y, "y")?);
+    // `x` holds one row per feature when `columns` is set.
+    let xm = if columns {
+        compat::Features::Columns(xm)
+    } else {
+        compat::Features::Rows(xm)
+    };
     let label = if y_discrete {
         "mutual_info_classif"
     } else {

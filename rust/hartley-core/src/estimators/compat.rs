@@ -26,11 +26,57 @@ enum Var {
     Discrete(Vec<u32>),
 }
 
+/// The samples-by-features matrix of [`mutual_info_features`], in either
+/// memory order.
+#[derive(Debug, Clone, Copy)]
+pub enum Features<'a> {
+    /// Row-major: one row per sample.
+    Rows(Matrix<'a>),
+    /// Column-major, as the rows of this matrix: one row per feature (a
+    /// Fortran-ordered array, as pandas hands over a frame's values), so
+    /// each feature is read contiguously.
+    Columns(Matrix<'a>),
+}
+
+impl Features<'_> {
+    /// Number of samples and of features.
+    fn shape(&self) -> (usize, usize) {
+        match self {
+            Features::Rows(m) => (m.rows(), m.cols()),
+            Features::Columns(m) => (m.cols(), m.rows()),
+        }
+    }
+
+    /// Replaces the contents of `out` by feature `j`.
+    fn feature_into(&self, j: usize, out: &mut Vec<f64>) {
+        out.clear();
+        match self {
+            Features::Rows(m) => out.extend((0..m.rows()).map(|i| m.row(i)[j])),
+            Features::Columns(m) => out.extend_from_slice(m.row(j)),
+        }
+    }
+
+    /// Fails on the first NaN or infinity, naming its sample and feature.
+    fn check_finite(&self, arg: &'static str) -> Result<()> {
+        match self {
+            Features::Rows(m) => check_finite(*m, arg),
+            Features::Columns(m) => check_finite(*m, arg).map_err(|e| match e {
+                Error::NonFinite { arg, row, col } => Error::NonFinite {
+                    arg,
+                    row: col,
+                    col: row,
+                },
+                e => e,
+            }),
+        }
+    }
+}
+
 /// Scores every column of `x` against `y`; `discrete[j]` says whether column
 /// `j` is discrete, `y_discrete` whether `y` is. Returns nats, one per column.
 #[allow(clippy::too_many_arguments)]
 pub fn mutual_info_features(
-    x: Matrix<'_>,
+    x: Features<'_>,
     discrete: &[bool],
     y: &[f64],
     y_discrete: bool,
@@ -39,7 +85,7 @@ pub fn mutual_info_features(
     threads: Threads,
     ctl: &Control,
 ) -> Result<Vec<f64>> {
-    let (n, p) = (x.rows(), x.cols());
+    let (n, p) = x.shape();
     if y.len() != n {
         return Err(Error::invalid(
             "y",
@@ -61,7 +107,7 @@ pub fn mutual_info_features(
             format!("must be smaller than the number of samples ({n}), got {n_neighbors}"),
         ));
     }
-    check_finite(x, "X")?;
+    x.check_finite("X")?;
     check_finite(Matrix::column(y), "y")?;
     ctl.add_total((n * p) as u64);
     threads.install(|| {
@@ -78,8 +124,7 @@ pub fn mutual_info_features(
         let init = || (Scratch::reused(), Vec::new());
         par_map_with(p, ctl, init, |(scratch, buffer), j| {
             let mut column = std::mem::take(buffer);
-            column.clear();
-            column.extend((0..n).map(|i| x.row(i)[j]));
+            x.feature_into(j, &mut column);
             let feature = if discrete[j] {
                 let labels = codes(&column);
                 *buffer = column;
