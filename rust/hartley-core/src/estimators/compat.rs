@@ -120,7 +120,8 @@ pub fn mutual_info_features(
             Var::Continuous(v) => Some(Ranked::new(v)),
             Var::Discrete(_) => None,
         };
-        // Each thread keeps the memory of one feature for the next.
+        // Each feature running borrows a set of buffers, which the next
+        // feature to start reuses.
         let init = || (Scratch::reused(), Vec::new());
         par_map_with(p, ctl, init, |(scratch, buffer), j| {
             let mut column = std::mem::take(buffer);
@@ -133,9 +134,9 @@ pub fn mutual_info_features(
                 Var::Continuous(jittered(column, seed, j as u64))
             };
             let mi = match (&feature, &target) {
-                (Var::Discrete(a), Var::Discrete(b)) => plugin(a, b),
+                (Var::Discrete(a), Var::Discrete(b)) => Ok(plugin(a, b)),
                 (Var::Discrete(labels), Var::Continuous(c))
-                | (Var::Continuous(c), Var::Discrete(labels)) => ross(c, labels, n_neighbors),
+                | (Var::Continuous(c), Var::Discrete(labels)) => Ok(ross(c, labels, n_neighbors)),
                 (Var::Continuous(a), Var::Continuous(_)) => {
                     let ys = sorted_y.as_ref().expect("a continuous target is ranked");
                     let strips = Strips::for_knn(a, ys, n_neighbors, scratch);
@@ -143,17 +144,20 @@ pub fn mutual_info_features(
                     // the feature's n points as it goes.
                     let mi = ksg_pair(&strips, ys.sorted(), n_neighbors, Ksg::One, ctl);
                     strips.recycle(scratch);
-                    if let Var::Continuous(v) = feature {
-                        *buffer = v;
-                    }
-                    return Ok(mi?.max(0.0));
+                    mi
                 }
             };
+            let advanced = matches!(
+                (&feature, &target),
+                (Var::Continuous(_), Var::Continuous(_))
+            );
             if let Var::Continuous(v) = feature {
                 *buffer = v;
             }
-            ctl.advance(n as u64);
-            Ok(mi.max(0.0))
+            if !advanced {
+                ctl.advance(n as u64);
+            }
+            Ok(mi?.max(0.0))
         })
     })
 }

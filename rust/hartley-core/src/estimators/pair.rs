@@ -139,9 +139,9 @@ impl Ranked {
 
 /// Memory for the strips of one pair after another: the buffers of each
 /// pair's layout are kept for the next, instead of being returned to the
-/// system and asked for again (fresh pages are zero-filled by the kernel on
-/// first touch, which on 100,000 points cost about a tenth of a pair's
-/// time, and more with several threads unmapping at once).
+/// system and asked for again: fresh pages are zero-filled by the kernel on
+/// first touch, which on 100,000 points cost 5-10% of a pair's time, the
+/// more so with several threads unmapping at once.
 #[derive(Default)]
 pub struct Scratch {
     /// Whether buffers are kept once done with; a single pair frees each
