@@ -117,6 +117,16 @@ def ranking_data(n: int) -> dict:
     return {"X": X, "y": y, "labels": labels, "desc": desc}
 
 
+def frame_data(n: int) -> dict:
+    """The ranking data as a pandas user hands it over: X in Fortran order."""
+    d = ranking_data(n)
+    d["X"] = np.asfortranarray(d["X"])
+    d["desc"] = d["desc"] + (
+        " X is in Fortran order, as `DataFrame.to_numpy()` usually returns a frame's values."
+    )
+    return d
+
+
 def crowded_data(n: int) -> dict:
     p = 20 if n > SMOKE_N else 5
     rng = np.random.default_rng(0)
@@ -303,6 +313,14 @@ def build_cases() -> list[Case]:
             regression_entries(),
             ("scikit-learn", 30),
             PER_FEATURE,
+        ),
+        case(
+            "ranking_frame",
+            "Feature ranking with mutual_info_regression, X from a data frame",
+            frame_data,
+            100_000,
+            regression_entries(),
+            notes=PER_FEATURE,
         ),
         case(
             "ranking_crowded",

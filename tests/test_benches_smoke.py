@@ -7,7 +7,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = ["mi1d", "mi5d", "ranking", "ranking_crowded", "classif", "entropy", "entropy_l2", "memory"]
+CASES = [
+    "mi1d",
+    "mi5d",
+    "ranking",
+    "ranking_frame",
+    "ranking_crowded",
+    "classif",
+    "entropy",
+    "entropy_l2",
+    "memory",
+]
 KERNEL_CASES = [
     "euclidean",
     "rbf",
