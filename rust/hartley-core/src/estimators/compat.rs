@@ -133,10 +133,18 @@ pub fn mutual_info_features(
             } else {
                 Var::Continuous(jittered(column, seed, j as u64))
             };
+            // The feature's n points of progress, for the estimators that
+            // do not advance it themselves.
+            let scored = |mi: f64| {
+                ctl.advance(n as u64);
+                Ok(mi)
+            };
             let mi = match (&feature, &target) {
-                (Var::Discrete(a), Var::Discrete(b)) => Ok(plugin(a, b)),
+                (Var::Discrete(a), Var::Discrete(b)) => scored(plugin(a, b)),
                 (Var::Discrete(labels), Var::Continuous(c))
-                | (Var::Continuous(c), Var::Discrete(labels)) => Ok(ross(c, labels, n_neighbors)),
+                | (Var::Continuous(c), Var::Discrete(labels)) => {
+                    scored(ross(c, labels, n_neighbors))
+                }
                 (Var::Continuous(a), Var::Continuous(_)) => {
                     let ys = sorted_y.as_ref().expect("a continuous target is ranked");
                     let strips = Strips::for_knn(a, ys, n_neighbors, scratch);
@@ -147,15 +155,8 @@ pub fn mutual_info_features(
                     mi
                 }
             };
-            let advanced = matches!(
-                (&feature, &target),
-                (Var::Continuous(_), Var::Continuous(_))
-            );
             if let Var::Continuous(v) = feature {
                 *buffer = v;
-            }
-            if !advanced {
-                ctl.advance(n as u64);
             }
             Ok(mi?.max(0.0))
         })

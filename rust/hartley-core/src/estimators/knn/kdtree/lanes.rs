@@ -878,12 +878,12 @@ impl<'a, L: Vec16> Group<'a, L> {
     /// stops early once every lane exceeds `limit` (checked every
     /// [`EARLY_EXIT`] coordinates): lanes within `limit` then come out
     /// exact, the others somewhere above `limit`.
-    #[inline(always)]
     ///
     /// Even and odd coordinates fold into two accumulators, so that the
     /// latency of one fold overlaps the next (the maximum is exact in any
     /// order; a sum of squares in this order keeps within the error bound
     /// of [`Margin`], which holds for any order of summation).
+    #[inline(always)]
     fn to_leaf32<N: Norm>(&self, leaf: usize, t: usize, limit: f32) -> L::F {
         // No closure for the gap: a closure is compiled apart from the
         // instruction-set tier this function is inlined into.
