@@ -49,7 +49,7 @@ def make_data(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 # ====================================================== agreement with sklearn
 
 
-@pytest.mark.parametrize("n_neighbors", [1, 3, 7])
+@pytest.mark.parametrize("n_neighbors", [1, 3, 7, 12, 30])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_regression_continuous_matches_sklearn(seed: int, n_neighbors: int) -> None:
     X, y = make_data(seed=seed)

@@ -837,9 +837,125 @@ impl Strips {
     }
 
     /// The max-norm distance from the point at position `i` of strip `c` to
-    /// its `k`-th nearest other point.
+    /// its `k`-th nearest other point, for any `k`; `buf` is scratch memory.
+    ///
+    /// The search keeps a bound that is the `k`-th smallest distance from
+    /// the query to some `k` or more points, and in `buf` the distances
+    /// seen so far that lie strictly below it. The `k`-th distance is at
+    /// most the bound, so only the points strictly closer can change it,
+    /// and if fewer than `k` of them exist, the bound is the answer. The
+    /// bound starts from the `k` points on either side of the query in its
+    /// own strip and is tightened by a selection (no sorting) whenever
+    /// `buf` holds `2k` distances: a point costs a comparison and a store,
+    /// where [`Strips::knn_of`] inserts it into a sorted list of `k`,
+    /// which dominates once `k` reaches a dozen or so.
+    fn kth_distance_any(&self, c: usize, i: usize, k: usize, buf: &mut Vec<u64>) -> f64 {
+        let q = self.point_in(c, i);
+        buf.clear();
+        let mut bound = f64::INFINITY;
+        let (s, e) = self.strip_range(c);
+        let (lo, hi) = (i.saturating_sub(k).max(s), (i + k + 1).min(e));
+        for j in (lo..hi).filter(|&j| j != i) {
+            buf.push(
+                (self.y[j] - q[1])
+                    .abs()
+                    .max((self.x_in(s, j) - q[0]).abs())
+                    .to_bits(),
+            );
+        }
+        tighten(buf, k, &mut bound);
+        self.collect(s, hi..e, s..lo, q, k, &mut bound, buf);
+        let n_strips = self.extent.len();
+        let (mut left, mut right) = (c, c + 1);
+        loop {
+            let gap_left = if left > 0 {
+                q[0] - self.extent[left - 1].1
+            } else {
+                f64::INFINITY
+            };
+            let gap_right = if right < n_strips {
+                self.extent[right].0 - q[0]
+            } else {
+                f64::INFINITY
+            };
+            let (gap, strip) = if gap_left <= gap_right {
+                (gap_left, left.wrapping_sub(1))
+            } else {
+                (gap_right, right)
+            };
+            if gap >= bound {
+                break;
+            }
+            let (s, e) = self.strip_range(strip);
+            let from = if strip + 1 == c {
+                s + self.adjacent[i][0] as usize
+            } else if strip == c + 1 {
+                s + self.adjacent[i][1] as usize
+            } else {
+                s + self.y[s..e].partition_point(|&y| y < q[1])
+            };
+            self.collect(s, from..e, s..from, q, k, &mut bound, buf);
+            if strip < c {
+                left -= 1;
+            } else {
+                right += 1;
+            }
+        }
+        if buf.len() >= k {
+            f64::from_bits(*buf.select_nth_unstable(k - 1).1)
+        } else {
+            bound
+        }
+    }
+
+    /// [`Strips::kth_distance_any`]'s scan of the strip starting at `s`:
+    /// positions `up` upwards, then `down` downwards, each way while the
+    /// y-gap stays below the bound, keeping in `buf` the distances below
+    /// it. The y of `up` must be at least the query's, that of `down` at
+    /// most.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub fn kth_distance(&self, c: usize, i: usize, k: usize, best: &mut KBest) -> f64 {
+    fn collect(
+        &self,
+        s: usize,
+        up: Range<usize>,
+        down: Range<usize>,
+        q: [f64; 2],
+        k: usize,
+        bound: &mut f64,
+        buf: &mut Vec<u64>,
+    ) {
+        let mut offer = |j: usize, dy: f64, bound: &mut f64| {
+            let d = dy.max((self.x_in(s, j) - q[0]).abs());
+            if d < *bound {
+                buf.push(d.to_bits());
+                if buf.len() >= 2 * k {
+                    tighten(buf, k, bound);
+                }
+            }
+        };
+        for j in up {
+            let dy = self.y[j] - q[1];
+            if dy >= *bound {
+                break;
+            }
+            offer(j, dy, bound);
+        }
+        for j in down.rev() {
+            let dy = q[1] - self.y[j];
+            if dy >= *bound {
+                break;
+            }
+            offer(j, dy, bound);
+        }
+    }
+
+    /// The max-norm distance from the point at position `i` of strip `c` to
+    /// its `k`-th nearest other point; `buf` is scratch memory. The
+    /// windowed search serves `k` up to 8 where it can, the bounded search
+    /// ([`Strips::kth_distance_any`]) everything else.
+    #[inline(always)]
+    pub fn kth_distance(&self, c: usize, i: usize, k: usize, buf: &mut Vec<u64>) -> f64 {
         let fast = match k {
             1 => self.kth_distance_fast::<1>(c, i),
             2 => self.kth_distance_fast::<2>(c, i),
@@ -851,11 +967,7 @@ impl Strips {
             8 => self.kth_distance_fast::<8>(c, i),
             _ => None,
         };
-        fast.unwrap_or_else(|| {
-            best.clear();
-            self.knn_of(c, i, best);
-            best.worst()
-        })
+        fast.unwrap_or_else(|| self.kth_distance_any(c, i, k, buf))
     }
 
     /// Number of points, the query itself included, whose x lies within `r`
@@ -871,6 +983,18 @@ impl Strips {
     #[inline(always)]
     fn count_y(&self, ys: &Sorted1d, i: usize, r: f64) -> usize {
         ys.count_from(self.y_rank[i] as usize, self.y[i], r)
+    }
+}
+
+/// Lowers `bound` to the `k`-th smallest of the distances in `buf`, all
+/// below it, and keeps only those below the new bound; nothing while `buf`
+/// holds fewer than `k`. The distances are held as the bits of their
+/// floats, which order non-negative floats as their values do.
+fn tighten(buf: &mut Vec<u64>, k: usize, bound: &mut f64) {
+    if buf.len() >= k {
+        let kth = *buf.select_nth_unstable(k - 1).1;
+        *bound = f64::from_bits(kth);
+        buf.retain(|&d| d < kth);
     }
 }
 
@@ -981,6 +1105,7 @@ fn band_sum_in(band: Band<'_>) -> f64 {
         estimator: e,
     } = band;
     let mut best = KBest::new(k);
+    let mut buf = Vec::with_capacity(2 * k);
     let mut s = 0.0;
     for c in cs {
         let (start, end) = strips.strip_range(c);
@@ -988,14 +1113,15 @@ fn band_sum_in(band: Band<'_>) -> f64 {
         let first = start + y_rank.partition_point(|&r| (r as usize) < ranks.start);
         let last = start + y_rank.partition_point(|&r| (r as usize) < ranks.end);
         for i in first..last {
-            s += point_term(strips, ys, c, i, k, e, &mut best);
+            s += point_term(strips, ys, c, i, k, e, &mut best, &mut buf);
         }
     }
     s
 }
 
 /// The digamma terms of the marginal counts of the point at position `i`
-/// of strip `c`.
+/// of strip `c`; `best` and `buf` are scratch memory.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn point_term(
     strips: &Strips,
@@ -1005,9 +1131,10 @@ fn point_term(
     k: usize,
     estimator: Ksg,
     best: &mut KBest,
+    buf: &mut Vec<u64>,
 ) -> f64 {
     match estimator {
-        Ksg::One => match strictly_below(strips.kth_distance(c, i, k, best)) {
+        Ksg::One => match strictly_below(strips.kth_distance(c, i, k, buf)) {
             Some(r) => {
                 let nx = strips.count_x(c, i, r) - 1;
                 let ny = strips.count_y(ys, i, r) - 1;
@@ -1078,14 +1205,19 @@ mod tests {
                 let (x, y) = samples(kind, n, (kind * 1000 + n) as u64);
                 let ys = Ranked::new(&y);
                 let strips = Strips::new(&x, &ys, width);
-                for k in [1usize, 2, 3, 4, 5, 6, 7, 8, 12] {
+                for k in [1usize, 2, 3, 4, 5, 6, 7, 8, 12, 20, 33] {
                     let mut best = KBest::new(k);
+                    let mut buf = Vec::new();
                     for pos in 0..n {
                         let c = strips.strip_of(pos);
                         let [px, py] = strips.point(pos);
                         let i = (0..n).find(|&i| x[i] == px && y[i] == py).unwrap();
                         let want = brute_kth(&x, &y, i, k);
-                        let got = strips.kth_distance(c, pos, k, &mut best);
+                        let got = strips.kth_distance(c, pos, k, &mut buf);
+                        assert_eq!(got, want, "kind {kind} n {n} width {width} k {k} pos {pos}");
+                        // The search for any k, which the windowed one
+                        // hands over to, on every point.
+                        let got = strips.kth_distance_any(c, pos, k, &mut buf);
                         assert_eq!(got, want, "kind {kind} n {n} width {width} k {k} pos {pos}");
                         best.clear();
                         strips.knn_of(c, pos, &mut best);
@@ -1143,7 +1275,7 @@ mod tests {
     #[test]
     fn strips_fit_crowded_samples_and_stay_exact() {
         let n = 12_000;
-        let mut best = KBest::new(1);
+        let mut buf = Vec::new();
         for kind in 0..3 {
             let (x, y) = crowded(kind, n, 40 + kind as u64);
             let ys = Ranked::new(&y);
@@ -1161,8 +1293,7 @@ mod tests {
             // own coordinates (turned strips hold (y, x)).
             let pts: Vec<[f64; 2]> = (0..n).map(|i| strips.point(i)).collect();
             let cross = strips.cross.as_ref().unwrap_or(ys.sorted());
-            for k in [1usize, 3, 9] {
-                best = KBest::new(k);
+            for k in [1usize, 3, 9, 40] {
                 for pos in (0..n).step_by(23) {
                     let c = strips.strip_of(pos);
                     let [a, b] = pts[pos];
@@ -1171,7 +1302,9 @@ mod tests {
                         .map(|j| (pts[j][0] - a).abs().max((pts[j][1] - b).abs()))
                         .collect();
                     d.sort_by(f64::total_cmp);
-                    let got = strips.kth_distance(c, pos, k, &mut best);
+                    let got = strips.kth_distance(c, pos, k, &mut buf);
+                    assert_eq!(got, d[k - 1], "kind {kind} k {k} pos {pos}");
+                    let got = strips.kth_distance_any(c, pos, k, &mut buf);
                     assert_eq!(got, d[k - 1], "kind {kind} k {k} pos {pos}");
                     let r = d[k - 1];
                     let ca = pts.iter().filter(|p| (p[0] - a).abs() <= r).count();
@@ -1196,7 +1329,7 @@ mod tests {
                 );
             }
         }
-        drop(best);
+        drop(buf);
     }
 
     /// Everything a search or count reads, for comparing layouts.
