@@ -708,43 +708,62 @@ impl Strips {
     fn knn_with_work(&self, c: usize, i: usize, best: &mut KBest, work: &mut usize) {
         let q = self.point_in(c, i);
         self.scan(c, i, q, i, best, work);
-        let n_strips = self.extent.len();
-        let (mut left, mut right) = (c, c + 1);
-        loop {
-            let gap_left = if left > 0 {
-                q[0] - self.extent[left - 1].1
-            } else {
-                f64::INFINITY
-            };
-            let gap_right = if right < n_strips {
-                self.extent[right].0 - q[0]
-            } else {
-                f64::INFINITY
-            };
-            let (gap, strip) = if gap_left <= gap_right {
-                (gap_left, left.wrapping_sub(1))
-            } else {
-                (gap_right, right)
-            };
-            if gap >= best.worst() {
-                return;
-            }
-            let (s, e) = self.strip_range(strip);
-            let from = if strip + 1 == c {
-                s + self.adjacent[i][0] as usize
-            } else if strip == c + 1 {
-                s + self.adjacent[i][1] as usize
-            } else {
-                s + self.y[s..e].partition_point(|&y| y < q[1])
-            };
+        let mut walk = Walk {
+            left: c,
+            right: c + 1,
+        };
+        while let Some((strip, from)) = self.next_strip(c, i, q, &mut walk, best.worst()) {
             *work += STRIP_WORK;
             self.scan(strip, from, q, usize::MAX, best, work);
-            if strip < c {
-                left -= 1;
-            } else {
-                right += 1;
-            }
         }
+    }
+
+    /// The strip to search next for the point `q` at position `i` of strip
+    /// `c`, the nearest in x of those beside the strips `walk` has passed
+    /// over, and the position in it where the points of y at least `q`'s
+    /// begin; `None` once the nearest lies `bound` or more away in x. Moves
+    /// `walk` past the strip returned.
+    #[inline(always)]
+    fn next_strip(
+        &self,
+        c: usize,
+        i: usize,
+        q: [f64; 2],
+        walk: &mut Walk,
+        bound: f64,
+    ) -> Option<(usize, usize)> {
+        let gap_left = if walk.left > 0 {
+            q[0] - self.extent[walk.left - 1].1
+        } else {
+            f64::INFINITY
+        };
+        let gap_right = if walk.right < self.extent.len() {
+            self.extent[walk.right].0 - q[0]
+        } else {
+            f64::INFINITY
+        };
+        let (gap, strip) = if gap_left <= gap_right {
+            (gap_left, walk.left.wrapping_sub(1))
+        } else {
+            (gap_right, walk.right)
+        };
+        if gap >= bound {
+            return None;
+        }
+        let (s, e) = self.strip_range(strip);
+        let from = if strip + 1 == c {
+            s + self.adjacent[i][0] as usize
+        } else if strip == c + 1 {
+            s + self.adjacent[i][1] as usize
+        } else {
+            s + self.y[s..e].partition_point(|&y| y < q[1])
+        };
+        if strip < c {
+            walk.left -= 1;
+        } else {
+            walk.right += 1;
+        }
+        Some((strip, from))
     }
 
     /// The max-norm distance from the point at position `i` to its `K`-th
@@ -865,41 +884,13 @@ impl Strips {
         }
         tighten(buf, k, &mut bound);
         self.collect(s, hi..e, s..lo, q, k, &mut bound, buf);
-        let n_strips = self.extent.len();
-        let (mut left, mut right) = (c, c + 1);
-        loop {
-            let gap_left = if left > 0 {
-                q[0] - self.extent[left - 1].1
-            } else {
-                f64::INFINITY
-            };
-            let gap_right = if right < n_strips {
-                self.extent[right].0 - q[0]
-            } else {
-                f64::INFINITY
-            };
-            let (gap, strip) = if gap_left <= gap_right {
-                (gap_left, left.wrapping_sub(1))
-            } else {
-                (gap_right, right)
-            };
-            if gap >= bound {
-                break;
-            }
+        let mut walk = Walk {
+            left: c,
+            right: c + 1,
+        };
+        while let Some((strip, from)) = self.next_strip(c, i, q, &mut walk, bound) {
             let (s, e) = self.strip_range(strip);
-            let from = if strip + 1 == c {
-                s + self.adjacent[i][0] as usize
-            } else if strip == c + 1 {
-                s + self.adjacent[i][1] as usize
-            } else {
-                s + self.y[s..e].partition_point(|&y| y < q[1])
-            };
             self.collect(s, from..e, s..from, q, k, &mut bound, buf);
-            if strip < c {
-                left -= 1;
-            } else {
-                right += 1;
-            }
         }
         if buf.len() >= k {
             f64::from_bits(*buf.select_nth_unstable(k - 1).1)
@@ -984,6 +975,13 @@ impl Strips {
     fn count_y(&self, ys: &Sorted1d, i: usize, r: f64) -> usize {
         ys.count_from(self.y_rank[i] as usize, self.y[i], r)
     }
+}
+
+/// The strips a search beyond the query's own has passed over: those from
+/// `left` up to, not including, `right`.
+struct Walk {
+    left: usize,
+    right: usize,
 }
 
 /// Lowers `bound` to the `k`-th smallest of the distances in `buf`, all
