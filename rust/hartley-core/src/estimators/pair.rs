@@ -944,7 +944,7 @@ impl Strips {
     /// The max-norm distance from the point at position `i` of strip `c` to
     /// its `k`-th nearest other point; `buf` is scratch memory. The
     /// windowed search serves `k` up to 8 where it can, the bounded search
-    /// ([`Strips::kth_distance_any`]) everything else.
+    /// (`kth_distance_any`) everything else.
     #[inline(always)]
     pub fn kth_distance(&self, c: usize, i: usize, k: usize, buf: &mut Vec<u64>) -> f64 {
         let fast = match k {
