@@ -708,10 +708,7 @@ impl Strips {
     fn knn_with_work(&self, c: usize, i: usize, best: &mut KBest, work: &mut usize) {
         let q = self.point_in(c, i);
         self.scan(c, i, q, i, best, work);
-        let mut walk = Walk {
-            left: c,
-            right: c + 1,
-        };
+        let mut walk = Walk::beside(c);
         while let Some((strip, from)) = self.next_strip(c, i, q, &mut walk, best.worst()) {
             *work += STRIP_WORK;
             self.scan(strip, from, q, usize::MAX, best, work);
@@ -884,10 +881,7 @@ impl Strips {
         }
         tighten(buf, k, &mut bound);
         self.collect(s, hi..e, s..lo, q, k, &mut bound, buf);
-        let mut walk = Walk {
-            left: c,
-            right: c + 1,
-        };
+        let mut walk = Walk::beside(c);
         while let Some((strip, from)) = self.next_strip(c, i, q, &mut walk, bound) {
             let (s, e) = self.strip_range(strip);
             self.collect(s, from..e, s..from, q, k, &mut bound, buf);
@@ -982,6 +976,16 @@ impl Strips {
 struct Walk {
     left: usize,
     right: usize,
+}
+
+impl Walk {
+    /// A walk that has passed over strip `c` only.
+    fn beside(c: usize) -> Self {
+        Walk {
+            left: c,
+            right: c + 1,
+        }
+    }
 }
 
 /// Lowers `bound` to the `k`-th smallest of the distances in `buf`, all
@@ -1327,7 +1331,6 @@ mod tests {
                 );
             }
         }
-        drop(buf);
     }
 
     /// Everything a search or count reads, for comparing layouts.
