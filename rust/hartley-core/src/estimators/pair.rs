@@ -854,30 +854,56 @@ impl Strips {
 
     /// The max-norm distance from the point at position `i` of strip `c` to
     /// its `k`-th nearest other point, for any `k`; `buf` is scratch memory.
+    fn kth_distance_any(&self, c: usize, i: usize, k: usize, buf: &mut Vec<u64>) -> f64 {
+        self.bounded(c, i, k, buf)
+    }
+
+    /// The largest x-gap and the largest y-gap from the point at position
+    /// `i` of strip `c` to its `k` nearest other points (max-norm), the
+    /// extents of KSG algorithm 2; `buf` is scratch memory. Of points tied
+    /// at the `k`-th distance, the order of the search decides which count
+    /// (the same on every run).
+    fn neighbour_extents(
+        &self,
+        c: usize,
+        i: usize,
+        k: usize,
+        buf: &mut Vec<(u64, u32)>,
+    ) -> (f64, f64) {
+        let q = self.point_in(c, i);
+        self.bounded(c, i, k, buf);
+        buf.iter()
+            .take(k)
+            .fold((0.0f64, 0.0f64), |(ex, ey), &(_, j)| {
+                let p = self.point(j as usize);
+                (ex.max((p[0] - q[0]).abs()), ey.max((p[1] - q[1]).abs()))
+            })
+    }
+
+    /// The bounded search behind [`Strips::kth_distance_any`] and
+    /// [`Strips::neighbour_extents`]: returns the `k`-th distance and leaves
+    /// in `buf[..k]` the `k` nearest points found (all when there are no
+    /// more than `k` others).
     ///
     /// The search keeps a bound that is the `k`-th smallest distance from
-    /// the query to some `k` or more points, and in `buf` the distances
-    /// seen so far that lie strictly below it. The `k`-th distance is at
-    /// most the bound, so only the points strictly closer can change it,
-    /// and if fewer than `k` of them exist, the bound is the answer. The
-    /// bound starts from the `k` points on either side of the query in its
-    /// own strip and is tightened by a selection (no sorting) whenever
-    /// `buf` holds `2k` distances: a point costs a comparison and a store,
-    /// where [`Strips::knn_of`] inserts it into a sorted list of `k`,
-    /// which dominates once `k` reaches a dozen or so.
-    fn kth_distance_any(&self, c: usize, i: usize, k: usize, buf: &mut Vec<u64>) -> f64 {
+    /// the query to some `k` or more points, and in `buf` the points seen
+    /// so far that lie strictly below it, with the `k` that set it. The
+    /// `k`-th distance is at most the bound, so only the points strictly
+    /// closer can change it. The bound starts from the `k` points on either
+    /// side of the query in its own strip and is tightened by a selection
+    /// (no sorting) whenever `buf` holds `2k` points, keeping the `k`
+    /// nearest: a point costs a comparison and a store, where
+    /// [`Strips::knn_of`] inserts it into a sorted list of `k`, which
+    /// dominates once `k` reaches a dozen or so.
+    fn bounded<T: Found>(&self, c: usize, i: usize, k: usize, buf: &mut Vec<T>) -> f64 {
         let q = self.point_in(c, i);
         buf.clear();
         let mut bound = f64::INFINITY;
         let (s, e) = self.strip_range(c);
         let (lo, hi) = (i.saturating_sub(k).max(s), (i + k + 1).min(e));
         for j in (lo..hi).filter(|&j| j != i) {
-            buf.push(
-                (self.y[j] - q[1])
-                    .abs()
-                    .max((self.x_in(s, j) - q[0]).abs())
-                    .to_bits(),
-            );
+            let d = (self.y[j] - q[1]).abs().max((self.x_in(s, j) - q[0]).abs());
+            buf.push(T::new(d, j));
         }
         tighten(buf, k, &mut bound);
         self.collect(s, hi..e, s..lo, q, k, &mut bound, buf);
@@ -887,15 +913,15 @@ impl Strips {
             self.collect(s, from..e, s..from, q, k, &mut bound, buf);
         }
         if buf.len() >= k {
-            f64::from_bits(*buf.select_nth_unstable(k - 1).1)
+            f64::from_bits(buf.select_nth_unstable_by_key(k - 1, |p| p.bits()).1.bits())
         } else {
             bound
         }
     }
 
-    /// [`Strips::kth_distance_any`]'s scan of the strip starting at `s`:
+    /// [`Strips::bounded`]'s scan of the strip starting at `s`:
     /// positions `up` upwards, then `down` downwards, each way while the
-    /// y-gap stays below the bound, keeping in `buf` the distances below
+    /// y-gap stays below the bound, keeping in `buf` the points below
     /// it. The y of `up` must be at least the query's, that of `down` at
     /// most.
     #[allow(clippy::too_many_arguments)]
@@ -908,12 +934,12 @@ impl Strips {
         q: [f64; 2],
         k: usize,
         bound: &mut f64,
-        buf: &mut Vec<u64>,
+        buf: &mut Vec<impl Found>,
     ) {
         let mut offer = |j: usize, dy: f64, bound: &mut f64| {
             let d = dy.max((self.x_in(s, j) - q[0]).abs());
             if d < *bound {
-                buf.push(d.to_bits());
+                buf.push(Found::new(d, j));
                 if buf.len() >= 2 * k {
                     tighten(buf, k, bound);
                 }
@@ -988,15 +1014,44 @@ impl Walk {
     }
 }
 
+/// A point the bounded search keeps: its distance from the query, as the
+/// bits of the float (which order non-negative floats as their values do),
+/// with its position where the caller needs it.
+trait Found: Copy {
+    fn new(d: f64, j: usize) -> Self;
+    fn bits(self) -> u64;
+}
+
+impl Found for u64 {
+    #[inline(always)]
+    fn new(d: f64, _: usize) -> Self {
+        d.to_bits()
+    }
+    #[inline(always)]
+    fn bits(self) -> u64 {
+        self
+    }
+}
+
+impl Found for (u64, u32) {
+    #[inline(always)]
+    fn new(d: f64, j: usize) -> Self {
+        (d.to_bits(), j as u32)
+    }
+    #[inline(always)]
+    fn bits(self) -> u64 {
+        self.0
+    }
+}
+
 /// Lowers `bound` to the `k`-th smallest of the distances in `buf`, all
-/// below it, and keeps only those below the new bound; nothing while `buf`
-/// holds fewer than `k`. The distances are held as the bits of their
-/// floats, which order non-negative floats as their values do.
-fn tighten(buf: &mut Vec<u64>, k: usize, bound: &mut f64) {
+/// below it, and keeps only the `k` nearest points; nothing while `buf`
+/// holds fewer than `k`.
+fn tighten<T: Found>(buf: &mut Vec<T>, k: usize, bound: &mut f64) {
     if buf.len() >= k {
-        let kth = *buf.select_nth_unstable(k - 1).1;
+        let kth = buf.select_nth_unstable_by_key(k - 1, |p| p.bits()).1.bits();
         *bound = f64::from_bits(kth);
-        buf.retain(|&d| d < kth);
+        buf.truncate(k);
     }
 }
 
@@ -1106,8 +1161,8 @@ fn band_sum_in(band: Band<'_>) -> f64 {
         k,
         estimator: e,
     } = band;
-    let mut best = KBest::new(k);
     let mut buf = Vec::with_capacity(2 * k);
+    let mut found = Vec::with_capacity(2 * k);
     let mut s = 0.0;
     for c in cs {
         let (start, end) = strips.strip_range(c);
@@ -1115,14 +1170,14 @@ fn band_sum_in(band: Band<'_>) -> f64 {
         let first = start + y_rank.partition_point(|&r| (r as usize) < ranks.start);
         let last = start + y_rank.partition_point(|&r| (r as usize) < ranks.end);
         for i in first..last {
-            s += point_term(strips, ys, c, i, k, e, &mut best, &mut buf);
+            s += point_term(strips, ys, c, i, k, e, &mut buf, &mut found);
         }
     }
     s
 }
 
 /// The digamma terms of the marginal counts of the point at position `i`
-/// of strip `c`; `best` and `buf` are scratch memory.
+/// of strip `c`; `buf` and `found` are scratch memory.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn point_term(
@@ -1132,8 +1187,8 @@ fn point_term(
     i: usize,
     k: usize,
     estimator: Ksg,
-    best: &mut KBest,
     buf: &mut Vec<u64>,
+    found: &mut Vec<(u64, u32)>,
 ) -> f64 {
     match estimator {
         Ksg::One => match strictly_below(strips.kth_distance(c, i, k, buf)) {
@@ -1145,15 +1200,7 @@ fn point_term(
             None => 2.0 * digamma_int(1),
         },
         Ksg::Two => {
-            best.clear();
-            strips.knn_of(c, i, best);
-            let q = strips.point_in(c, i);
-            let (mut ex, mut ey) = (0.0f64, 0.0f64);
-            for &j in best.positions() {
-                let p = strips.point(j as usize);
-                ex = ex.max((p[0] - q[0]).abs());
-                ey = ey.max((p[1] - q[1]).abs());
-            }
+            let (ex, ey) = strips.neighbour_extents(c, i, k, found);
             let nx = strips.count_x(c, i, ex) - 1;
             let ny = strips.count_y(ys, i, ey) - 1;
             digamma_int(nx) + digamma_int(ny)
@@ -1210,6 +1257,7 @@ mod tests {
                 for k in [1usize, 2, 3, 4, 5, 6, 7, 8, 12, 20, 33] {
                     let mut best = KBest::new(k);
                     let mut buf = Vec::new();
+                    let mut found = Vec::new();
                     for pos in 0..n {
                         let c = strips.strip_of(pos);
                         let [px, py] = strips.point(pos);
@@ -1224,6 +1272,28 @@ mod tests {
                         best.clear();
                         strips.knn_of(c, pos, &mut best);
                         assert_eq!(best.worst(), want);
+                        // The extents of KSG algorithm 2: those of the k
+                        // nearest, where ties at the k-th distance leave no
+                        // choice; else between the extents of the points
+                        // strictly nearer and of those at most as far.
+                        let (ex, ey) = strips.neighbour_extents(c, pos, k, &mut found);
+                        let extents = |keep: &dyn Fn(f64) -> bool| {
+                            (0..n)
+                                .filter(|&j| j != i)
+                                .map(|j| ((x[j] - px).abs(), (y[j] - py).abs()))
+                                .filter(|&(a, b)| keep(a.max(b)))
+                                .fold((0.0f64, 0.0f64, 0usize), |(a, b, m), (u, v)| {
+                                    (a.max(u), b.max(v), m + 1)
+                                })
+                        };
+                        let (ax, ay, _) = extents(&|d| d < want);
+                        let (bx, by, within) = extents(&|d| d <= want);
+                        let at = format!("kind {kind} n {n} width {width} k {k} pos {pos}");
+                        if within == k {
+                            assert_eq!((ex, ey), (bx, by), "{at}");
+                        } else {
+                            assert!(ax <= ex && ex <= bx && ay <= ey && ey <= by, "{at}");
+                        }
                         let r = want * 0.999;
                         let cx = x.iter().filter(|&&v| (v - px).abs() <= r).count();
                         let cy = y.iter().filter(|&&v| (v - py).abs() <= r).count();
@@ -1246,14 +1316,14 @@ mod tests {
         let ys = Ranked::new(&y);
         let joint: Vec<f64> = x.iter().zip(&y).flat_map(|(a, b)| [*a, *b]).collect();
         let (tree, m) = build_with_marginals(joint, 2, &[0..1, 1..2], &Control::new()).unwrap();
-        for width in [Strips::default_width(n, 3), 5] {
+        for (width, k) in [(Strips::default_width(n, 3), 3), (5, 3), (40, 20)] {
             for estimator in [Ksg::One, Ksg::Two] {
                 let strips = Strips::new(&x, &ys, width);
-                let got = ksg_pair(&strips, ys.sorted(), 3, estimator, &Control::new()).unwrap();
-                let want = ksg_with(&tree, &m[0], &m[1], 1, 3, estimator, &Control::new()).unwrap();
+                let got = ksg_pair(&strips, ys.sorted(), k, estimator, &Control::new()).unwrap();
+                let want = ksg_with(&tree, &m[0], &m[1], 1, k, estimator, &Control::new()).unwrap();
                 assert!(
                     (got - want).abs() < 1e-12,
-                    "{width} {estimator:?}: {got} vs {want}"
+                    "{width} {k} {estimator:?}: {got} vs {want}"
                 );
             }
         }
