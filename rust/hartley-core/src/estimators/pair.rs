@@ -852,12 +852,6 @@ impl Strips {
         r.is_finite().then_some(r)
     }
 
-    /// The max-norm distance from the point at position `i` of strip `c` to
-    /// its `k`-th nearest other point, for any `k`; `buf` is scratch memory.
-    fn kth_distance_any(&self, c: usize, i: usize, k: usize, buf: &mut Vec<u64>) -> f64 {
-        self.bounded(c, i, k, buf)
-    }
-
     /// The largest x-gap and the largest y-gap from the point at position
     /// `i` of strip `c` to its `k` nearest other points (max-norm), the
     /// extents of KSG algorithm 2; `buf` is scratch memory. Of points tied
@@ -871,7 +865,7 @@ impl Strips {
         buf: &mut Vec<(u64, u32)>,
     ) -> (f64, f64) {
         let q = self.point_in(c, i);
-        self.bounded(c, i, k, buf);
+        self.kth_distance_any(c, i, k, buf);
         buf.iter()
             .take(k)
             .fold((0.0f64, 0.0f64), |(ex, ey), &(_, j)| {
@@ -880,10 +874,11 @@ impl Strips {
             })
     }
 
-    /// The bounded search behind [`Strips::kth_distance_any`] and
-    /// [`Strips::neighbour_extents`]: returns the `k`-th distance and leaves
-    /// in `buf[..k]` the `k` nearest points found (all when there are no
-    /// more than `k` others).
+    /// The max-norm distance from the point at position `i` of strip `c` to
+    /// its `k`-th nearest other point, for any `k`, by a bounded search;
+    /// `buf` is scratch memory, left holding the `k` nearest points found
+    /// in `buf[..k]` (all when there are no more than `k` others), which
+    /// [`Strips::neighbour_extents`] reads.
     ///
     /// The search keeps a bound that is the `k`-th smallest distance from
     /// the query to some `k` or more points, and in `buf` the points seen
@@ -895,7 +890,7 @@ impl Strips {
     /// nearest: a point costs a comparison and a store, where
     /// [`Strips::knn_of`] inserts it into a sorted list of `k`, which
     /// dominates once `k` reaches a dozen or so.
-    fn bounded<T: Found>(&self, c: usize, i: usize, k: usize, buf: &mut Vec<T>) -> f64 {
+    fn kth_distance_any<T: Found>(&self, c: usize, i: usize, k: usize, buf: &mut Vec<T>) -> f64 {
         let q = self.point_in(c, i);
         buf.clear();
         let mut bound = f64::INFINITY;
@@ -919,7 +914,7 @@ impl Strips {
         }
     }
 
-    /// [`Strips::bounded`]'s scan of the strip starting at `s`:
+    /// [`Strips::kth_distance_any`]'s scan of the strip starting at `s`:
     /// positions `up` upwards, then `down` downwards, each way while the
     /// y-gap stays below the bound, keeping in `buf` the points below
     /// it. The y of `up` must be at least the query's, that of `down` at
