@@ -18,7 +18,7 @@
 //! only the neighbourhood it counts.
 
 use super::digamma::digamma_int;
-use super::knn::{KBest, Sorted1d};
+use super::knn::{greater, lesser, KBest, Sorted1d};
 use super::ksg::{combine, Ksg};
 use super::prep::strictly_below;
 use crate::error::Result;
@@ -679,7 +679,7 @@ impl Strips {
             if dy >= best.worst() {
                 return false;
             }
-            let d = dy.max((self.x_in(s, j) - q[0]).abs());
+            let d = greater(dy, (self.x_in(s, j) - q[0]).abs());
             if d < best.worst() && j != skip {
                 best.push(d, j as u32);
             }
@@ -785,11 +785,11 @@ impl Strips {
         // Offers positions lo..hi of the strip starting at s.
         let offer = |s: usize, lo: usize, hi: usize, skip: usize, top: &mut [f64; K]| {
             for j in lo..hi {
-                let d = (self.y[j] - q[1]).abs().max((self.x_in(s, j) - q[0]).abs());
+                let d = greater((self.y[j] - q[1]).abs(), (self.x_in(s, j) - q[0]).abs());
                 let mut carry = if j == skip { f64::INFINITY } else { d };
                 for t in top.iter_mut() {
-                    let smaller = t.min(carry);
-                    carry = t.max(carry);
+                    let smaller = lesser(*t, carry);
+                    carry = greater(*t, carry);
                     *t = smaller;
                 }
             }
@@ -870,7 +870,10 @@ impl Strips {
             .take(k)
             .fold((0.0f64, 0.0f64), |(ex, ey), &(_, j)| {
                 let p = self.point(j as usize);
-                (ex.max((p[0] - q[0]).abs()), ey.max((p[1] - q[1]).abs()))
+                (
+                    greater(ex, (p[0] - q[0]).abs()),
+                    greater(ey, (p[1] - q[1]).abs()),
+                )
             })
     }
 
@@ -897,7 +900,7 @@ impl Strips {
         let (s, e) = self.strip_range(c);
         let (lo, hi) = (i.saturating_sub(k).max(s), (i + k + 1).min(e));
         for j in (lo..hi).filter(|&j| j != i) {
-            let d = (self.y[j] - q[1]).abs().max((self.x_in(s, j) - q[0]).abs());
+            let d = greater((self.y[j] - q[1]).abs(), (self.x_in(s, j) - q[0]).abs());
             buf.push(T::new(d, j));
         }
         tighten(buf, k, &mut bound);
@@ -932,7 +935,7 @@ impl Strips {
         buf: &mut Vec<impl Found>,
     ) {
         let mut offer = |j: usize, dy: f64, bound: &mut f64| {
-            let d = dy.max((self.x_in(s, j) - q[0]).abs());
+            let d = greater(dy, (self.x_in(s, j) - q[0]).abs());
             if d < *bound {
                 buf.push(Found::new(d, j));
                 if buf.len() >= 2 * k {

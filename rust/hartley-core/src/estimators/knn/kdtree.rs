@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::par::Control;
 
-use super::{KBest, NeighbourSearch, Norm};
+use super::{greater, KBest, NeighbourSearch, Norm};
 
 mod lanes;
 
@@ -341,7 +341,7 @@ impl KdTree {
         let (lo, hi) = b.split_at(w);
         let mut acc = 0.0;
         for j in 0..w {
-            acc = N::fold(acc, (lo[j] - q[j]).max(q[j] - hi[j]).max(0.0));
+            acc = N::fold(acc, greater(greater(lo[j] - q[j], q[j] - hi[j]), 0.0));
         }
         acc
     }
@@ -356,8 +356,8 @@ impl KdTree {
         let (mut near, mut far) = (0.0, 0.0);
         for j in 0..w {
             let (below, above) = (lo[j] - q[j], q[j] - hi[j]);
-            near = N::fold(near, below.max(above).max(0.0));
-            far = N::fold(far, (q[j] - lo[j]).max(hi[j] - q[j]));
+            near = N::fold(near, greater(greater(below, above), 0.0));
+            far = N::fold(far, greater(q[j] - lo[j], hi[j] - q[j]));
         }
         (near, far)
     }
