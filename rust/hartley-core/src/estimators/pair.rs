@@ -776,8 +776,16 @@ impl Strips {
     /// through a branch-free insertion network; then each window is widened
     /// until the points left out of its strip are provably no closer. The
     /// common case thus runs without the data-dependent branches of a scan.
+    ///
+    /// Where it gives up, the error holds the `K`-th smallest distance to
+    /// the points it has looked at, a bound for the search that takes over
+    /// (infinite if they were fewer than `K`).
     #[inline(always)]
-    fn kth_distance_fast<const K: usize>(&self, c: usize, i: usize) -> Option<f64> {
+    fn kth_distance_fast<const K: usize>(
+        &self,
+        c: usize,
+        i: usize,
+    ) -> std::result::Result<f64, f64> {
         let q = self.point_in(c, i);
         let h = 2;
         let mut top = [f64::INFINITY; K];
@@ -823,7 +831,7 @@ impl Strips {
                     break;
                 }
                 if n_windows == FAST_WINDOWS {
-                    return None;
+                    return Err(top[K - 1]);
                 }
                 let (s, e) = self.strip_range(next);
                 let at = s + self.adjacent[from][side] as usize;
@@ -849,7 +857,11 @@ impl Strips {
             }
         }
         let r = top[K - 1];
-        r.is_finite().then_some(r)
+        if r.is_finite() {
+            Ok(r)
+        } else {
+            Err(r)
+        }
     }
 
     /// The largest x-gap and the largest y-gap from the point at position
@@ -865,7 +877,7 @@ impl Strips {
         buf: &mut Vec<(u64, u32)>,
     ) -> (f64, f64) {
         let q = self.point_in(c, i);
-        self.kth_distance_any(c, i, k, buf);
+        self.kth_distance_any(c, i, k, f64::INFINITY, buf);
         buf.iter()
             .take(k)
             .fold((0.0f64, 0.0f64), |(ex, ey), &(_, j)| {
@@ -879,29 +891,39 @@ impl Strips {
 
     /// The max-norm distance from the point at position `i` of strip `c` to
     /// its `k`-th nearest other point, for any `k`, by a bounded search;
-    /// `buf` is scratch memory, left holding the `k` nearest points found
-    /// in `buf[..k]` (all when there are no more than `k` others), which
+    /// `bound` is infinite or the `k`-th smallest distance from the query
+    /// to some `k` or more other points. `buf` is scratch memory, left
+    /// holding, when `bound` is infinite, the `k` nearest points found in
+    /// `buf[..k]` (all when there are no more than `k` others), which
     /// [`Strips::neighbour_extents`] reads.
     ///
-    /// The search keeps a bound that is the `k`-th smallest distance from
-    /// the query to some `k` or more points, and in `buf` the points seen
-    /// so far that lie strictly below it, with the `k` that set it. The
-    /// `k`-th distance is at most the bound, so only the points strictly
-    /// closer can change it. The bound starts from the `k` points on either
-    /// side of the query in its own strip and is tightened by a selection
+    /// The search keeps such a bound and in `buf` the points seen so far
+    /// that lie strictly below it, with the `k` that set it once it has
+    /// lowered it. The `k`-th distance is at most the bound, so only the
+    /// points strictly closer can change it. The bound is first lowered by
+    /// the `k` points on either side of the query in its own strip, then
+    /// tightened by a selection
     /// (no sorting) whenever `buf` holds `2k` points, keeping the `k`
     /// nearest: a point costs a comparison and a store, where
     /// [`Strips::knn_of`] inserts it into a sorted list of `k`, which
     /// dominates once `k` reaches a dozen or so.
-    fn kth_distance_any<T: Found>(&self, c: usize, i: usize, k: usize, buf: &mut Vec<T>) -> f64 {
+    fn kth_distance_any<T: Found>(
+        &self,
+        c: usize,
+        i: usize,
+        k: usize,
+        mut bound: f64,
+        buf: &mut Vec<T>,
+    ) -> f64 {
         let q = self.point_in(c, i);
         buf.clear();
-        let mut bound = f64::INFINITY;
         let (s, e) = self.strip_range(c);
         let (lo, hi) = (i.saturating_sub(k).max(s), (i + k + 1).min(e));
         for j in (lo..hi).filter(|&j| j != i) {
             let d = greater((self.y[j] - q[1]).abs(), (self.x_in(s, j) - q[0]).abs());
-            buf.push(T::new(d, j));
+            if d < bound {
+                buf.push(T::new(d, j));
+            }
         }
         tighten(buf, k, &mut bound);
         self.collect(s, hi..e, s..lo, q, k, &mut bound, buf);
@@ -974,9 +996,9 @@ impl Strips {
             6 => self.kth_distance_fast::<6>(c, i),
             7 => self.kth_distance_fast::<7>(c, i),
             8 => self.kth_distance_fast::<8>(c, i),
-            _ => None,
+            _ => Err(f64::INFINITY),
         };
-        fast.unwrap_or_else(|| self.kth_distance_any(c, i, k, buf))
+        fast.unwrap_or_else(|bound| self.kth_distance_any(c, i, k, bound, buf))
     }
 
     /// Number of points, the query itself included, whose x lies within `r`
@@ -1265,8 +1287,21 @@ mod tests {
                         assert_eq!(got, want, "kind {kind} n {n} width {width} k {k} pos {pos}");
                         // The search for any k, which the windowed one
                         // hands over to, on every point.
-                        let got = strips.kth_distance_any(c, pos, k, &mut buf);
+                        let got = strips.kth_distance_any(c, pos, k, f64::INFINITY, &mut buf);
                         assert_eq!(got, want, "kind {kind} n {n} width {width} k {k} pos {pos}");
+                        // Started from a bound the windowed search hands
+                        // over: the k-th distance itself (no point lies
+                        // strictly closer than k others), or the k-th
+                        // smallest distance to the points beyond the
+                        // nearest few.
+                        let mut bounds = vec![want];
+                        if k + 3 < n {
+                            bounds.push(brute_kth(&x, &y, i, k + 3));
+                        }
+                        for bound in bounds {
+                            let got = strips.kth_distance_any(c, pos, k, bound, &mut buf);
+                            assert_eq!(got, want, "k {k} pos {pos} from {bound}");
+                        }
                         best.clear();
                         strips.knn_of(c, pos, &mut best);
                         assert_eq!(best.worst(), want);
@@ -1374,7 +1409,7 @@ mod tests {
                     d.sort_by(f64::total_cmp);
                     let got = strips.kth_distance(c, pos, k, &mut buf);
                     assert_eq!(got, d[k - 1], "kind {kind} k {k} pos {pos}");
-                    let got = strips.kth_distance_any(c, pos, k, &mut buf);
+                    let got = strips.kth_distance_any(c, pos, k, f64::INFINITY, &mut buf);
                     assert_eq!(got, d[k - 1], "kind {kind} k {k} pos {pos}");
                     let r = d[k - 1];
                     let ca = pts.iter().filter(|p| (p[0] - a).abs() <= r).count();
