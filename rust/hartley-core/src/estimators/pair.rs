@@ -717,9 +717,15 @@ impl Strips {
 
     /// The strip to search next for the point `q` at position `i` of strip
     /// `c`, the nearest in x of those beside the strips `walk` has passed
-    /// over, and the position in it where the points of y at least `q`'s
+    /// over, and the position in it where the points of y-rank above `q`'s
     /// begin; `None` once the nearest lies `bound` or more away in x. Moves
     /// `walk` past the strip returned.
+    ///
+    /// That position comes without a search: in a strip beside the query's
+    /// it is the insertion position kept for the query; further out, it
+    /// lies between those kept for the two points that bracket the query's
+    /// y-rank in the strip passed over before (usually a point or two
+    /// apart), which a short scan of y-ranks settles.
     #[inline(always)]
     fn next_strip(
         &self,
@@ -748,19 +754,37 @@ impl Strips {
             return None;
         }
         let (s, e) = self.strip_range(strip);
-        let from = if strip + 1 == c {
-            s + self.adjacent[i][0] as usize
-        } else if strip == c + 1 {
-            s + self.adjacent[i][1] as usize
+        let side = usize::from(strip > c);
+        // The strip passed over before on this side.
+        let before = if side == 0 { strip + 1 } else { strip - 1 };
+        let below = if before == c {
+            self.adjacent[i][side] as usize
         } else {
-            s + self.y[s..e].partition_point(|&y| y < q[1])
+            let (bs, be) = self.strip_range(before);
+            let at = bs + walk.below[side];
+            let lo = if at > bs {
+                self.adjacent[at - 1][side] as usize
+            } else {
+                0
+            };
+            let hi = if at < be {
+                self.adjacent[at][side] as usize
+            } else {
+                e - s
+            };
+            let rank = self.y_rank[i];
+            lo + self.y_rank[s + lo..s + hi]
+                .iter()
+                .take_while(|&&r| r < rank)
+                .count()
         };
-        if strip < c {
+        walk.below[side] = below;
+        if side == 0 {
             walk.left -= 1;
         } else {
             walk.right += 1;
         }
-        Some((strip, from))
+        Some((strip, s + below))
     }
 
     /// The max-norm distance from the point at position `i` to its `K`-th
@@ -1026,6 +1050,10 @@ impl Strips {
 struct Walk {
     left: usize,
     right: usize,
+    /// The number of points of lower y-rank than the query in the strip
+    /// passed over last on the left (0) and on the right (1), once the
+    /// walk has left the query's own.
+    below: [usize; 2],
 }
 
 impl Walk {
@@ -1034,6 +1062,7 @@ impl Walk {
         Walk {
             left: c,
             right: c + 1,
+            below: [0; 2],
         }
     }
 }
