@@ -3,8 +3,10 @@
 /// Euler-Mascheroni constant.
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
-/// Values of digamma at 1, 2, ..., `TABLE.len()`, filled at first use.
-const TABLE_LEN: usize = 1024;
+/// Values of digamma at 1, 2, ..., `TABLE.len()`, filled at first use. The
+/// marginal counts of KSG on 100,000 Gaussian pairs at k = 3 exceed 1,024
+/// for 6-8% of points, and 4,096 for under 0.5% (32 KiB of table).
+const TABLE_LEN: usize = 4096;
 
 fn table() -> &'static [f64; TABLE_LEN] {
     use std::sync::OnceLock;
