@@ -794,12 +794,13 @@ impl Strips {
     /// registers.
     ///
     /// A window of `K / 2 + 2` points on either side of the query's y is
-    /// taken at once in its own strip and in each strip beside it that is nearer than the
-    /// current k-th distance (found from the insertion positions kept for
-    /// the adjacent strips, without a search), the candidates passing
-    /// through a branch-free insertion network; then each window is widened
-    /// until the points left out of its strip are provably no closer. The
-    /// common case thus runs without the data-dependent branches of a scan.
+    /// taken at once in its own strip and in each strip beside it that is
+    /// nearer than the current k-th distance (found from the insertion
+    /// positions kept for the adjacent strips, without a search), the
+    /// candidates passing through a branch-free insertion network; then
+    /// each window is widened until the points left out of its strip are
+    /// provably no closer. The common case thus runs without the
+    /// data-dependent branches of a scan.
     /// (Narrower windows offer fewer points but are widened more often,
     /// each widening a branch the processor cannot foresee: at k = 3 and
     /// 6, windows of 2 points a side took 5% and over 20% longer on
@@ -930,11 +931,10 @@ impl Strips {
     /// lowered it. The `k`-th distance is at most the bound, so only the
     /// points strictly closer can change it. The bound is first lowered by
     /// the `k` points on either side of the query in its own strip, then
-    /// tightened by a selection
-    /// (no sorting) whenever `buf` holds `2k` points, keeping the `k`
-    /// nearest: a point costs a comparison and a store, where
-    /// [`Strips::knn_of`] inserts it into a sorted list of `k`, which
-    /// dominates once `k` reaches a dozen or so.
+    /// tightened by a selection (no sorting) whenever `buf` holds `2k`
+    /// points, keeping the `k` nearest: a point costs a comparison and a
+    /// store, where [`Strips::knn_of`] inserts it into a sorted list of
+    /// `k`, which dominates once `k` reaches a dozen or so.
     fn kth_distance_any<T: Found>(
         &self,
         c: usize,
