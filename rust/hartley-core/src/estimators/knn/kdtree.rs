@@ -1,7 +1,10 @@
 //! A balanced kd-tree with an implicit layout: node `i` has children `2i+1`
 //! and `2i+2`, every leaf sits at the same depth, and the points are stored
 //! in tree order so that a leaf's points are contiguous and queries issued
-//! in tree order find their data already cached. Every node keeps its
+//! in tree order find their data already cached. The leaves are full (as
+//! near [`LEAF`] points as the count allows) or empty, the full ones spread
+//! evenly (see [`Shape`]), so that the leaf-group queries keep their lanes
+//! busy whatever the number of points. Every node keeps its
 //! bounding box: neighbour queries prune by the box's lower distance bound,
 //! range counts add whole subtrees whose box lies inside the query ball.
 //!
@@ -98,10 +101,11 @@ pub struct KdTree {
     dim: usize,
     pts: Vec<f64>,
     n: usize,
+    /// How the points are dealt to the leaves (its depth, the tree's).
+    shape: Shape,
     /// `index[i]`: the input row of the point at tree position `i` (empty
     /// unless asked for at build time).
     index: Vec<u32>,
-    depth: u32,
     /// Per node: `dim` lower bounds then `dim` upper bounds.
     bounds: Vec<f64>,
     first_leaf: usize,
@@ -148,10 +152,8 @@ impl KdTree {
         assert!(dim > 0, "dimension must be positive");
         let n = data.len() / dim;
         assert!(n < u32::MAX as usize, "at most 2^32 - 2 points");
-        let mut depth = 0usize;
-        while n.div_ceil(1 << depth) > LEAF {
-            depth += 1;
-        }
+        let shape = Shape::new(n);
+        let depth = shape.depth as usize;
         let n_nodes = (1usize << (depth + 1)) - 1;
         let first_leaf = (1usize << depth) - 1;
 
@@ -166,8 +168,8 @@ impl KdTree {
                 cell[dim + j] = cell[dim + j].max(row[j]);
             }
         }
-        let root = Node { n, level: 0, j: 0 };
-        with_dim!(dim, d => split(d, &mut pts, &mut index, root, &cell, depth, ctl));
+        let root = Node { level: 0, j: 0 };
+        with_dim!(dim, d => split(d, &mut pts, &mut index, shape, root, &cell, ctl));
         // A cancelled split leaves the rows half ordered: the tree is not
         // finished.
         ctl.check()?;
@@ -180,7 +182,7 @@ impl KdTree {
             .par_chunks_mut(2 * dim)
             .enumerate()
             .for_each(|(l, b)| {
-                let (s, e) = node_range(n, depth as u32, first_leaf + l);
+                let (s, e) = shape.range(first_leaf + l);
                 let (lo, hi) = b.split_at_mut(dim);
                 lo.fill(f64::INFINITY);
                 hi.fill(f64::NEG_INFINITY);
@@ -200,7 +202,7 @@ impl KdTree {
                 b[dim + j] = l[dim + j].max(r[dim + j]);
             }
         }
-        let lanes = lanes::build_lanes(&pts, dim, n, depth as u32);
+        let lanes = lanes::build_lanes(&pts, dim, shape);
         let corner = |node: usize| bounds[node * 2 * dim..(node + 1) * 2 * dim].split_at(dim);
         let axis = (0..first_leaf)
             .map(|node| {
@@ -218,16 +220,17 @@ impl KdTree {
                 lo.iter().zip(hi).fold(0.0f64, |e, (l, h)| e.max(h - l))
             })
             .collect();
-        let (lanes32, slack32, core32) = lanes::Filter::build(&lanes, dim, &extent[first_leaf..])
-            .map_or((Vec::new(), 0.0, Vec::new()), |f| {
-                (f.lanes, f.slack, f.core)
-            });
+        let (lanes32, slack32, core32) =
+            lanes::Filter::build(&lanes, dim, &extent[first_leaf..], shape)
+                .map_or((Vec::new(), 0.0, Vec::new()), |f| {
+                    (f.lanes, f.slack, f.core)
+                });
         Ok(KdTree {
             dim,
             pts,
             n,
+            shape,
             index,
-            depth: depth as u32,
             bounds,
             first_leaf,
             lanes,
@@ -270,7 +273,7 @@ impl KdTree {
     #[inline(always)]
     fn small_subtree(&self, node: usize, levels: u32) -> Option<std::ops::Range<usize>> {
         let level = (node + 1).ilog2();
-        let up = self.depth - level;
+        let up = self.shape.depth - level;
         (up <= levels).then(|| {
             let first = ((node + 1) << up) - 1;
             first..first + (1 << up)
@@ -331,7 +334,7 @@ impl KdTree {
 
     #[inline(always)]
     fn range(&self, node: usize) -> (usize, usize) {
-        node_range(self.n, self.depth, node)
+        self.shape.range(node)
     }
 
     #[inline(always)]
@@ -450,9 +453,7 @@ impl KdTree {
     /// Leaf holding tree position `i`.
     #[inline]
     fn leaf_of(&self, i: usize) -> usize {
-        // Leaf j starts at floor(j n / L) <= i  <=>  j <= ((i + 1) L - 1) / n.
-        let leaves = 1u64 << self.depth;
-        self.first_leaf + (((i as u64 + 1) * leaves - 1) / self.n as u64) as usize
+        self.first_leaf + self.shape.leaf_of(i)
     }
 
     fn count_node<N: Norm, D: Dim>(&self, d: D, node: usize, q: &[f64], r: f64) -> usize {
@@ -508,45 +509,92 @@ impl NeighbourSearch for KdTree {
     }
 }
 
-/// `(start, end)` positions of heap node `node` in a tree of `depth` levels
-/// over `n` points.
-#[inline(always)]
-fn node_range(n: usize, depth: u32, node: usize) -> (usize, usize) {
-    let level = (node + 1).ilog2();
-    debug_assert!(level <= depth);
-    let j = (node + 1 - (1usize << level)) as u64;
-    let n = n as u64;
-    (
-        ((j * n) >> level) as usize,
-        (((j + 1) * n) >> level) as usize,
-    )
+/// How the points are dealt to the leaves: `m = ceil(n / LEAF)` full
+/// leaves (at most [`LEAF`] points each, as equal as the count allows)
+/// spread evenly over the `2^depth` leaf slots, the smallest power of two
+/// that holds them; the other slots stay empty. Node `j` of level `l` holds
+/// the full leaves `floor(j m / 2^l)` up to `floor((j + 1) m / 2^l)`, and
+/// full leaf `a` starts at position `floor(a n / m)`: ranges follow from a
+/// formula, so none are stored and the leaf of a position is two divisions
+/// away. As `m > 2^(depth - 1)`, every internal node holds at least one
+/// full leaf, no two empty leaves are siblings, and every split falls
+/// within a leaf's worth of points of its node's median.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    n: u64,
+    m: u64,
+    depth: u32,
 }
 
-/// Node `j` of `level` in a tree over `n` points.
+impl Shape {
+    fn new(n: usize) -> Self {
+        let m = n.div_ceil(LEAF).max(1);
+        Shape {
+            n: n as u64,
+            m: m as u64,
+            depth: m.next_power_of_two().ilog2(),
+        }
+    }
+
+    /// First position of full leaf `a` (`n` for `a = m`).
+    #[inline(always)]
+    fn start(self, a: u64) -> usize {
+        (a * self.n / self.m) as usize
+    }
+
+    /// `(start, end)` positions of node `j` of `level`.
+    #[inline(always)]
+    fn span(self, level: u32, j: u64) -> (usize, usize) {
+        debug_assert!(level <= self.depth);
+        (
+            self.start((j * self.m) >> level),
+            self.start(((j + 1) * self.m) >> level),
+        )
+    }
+
+    /// `(start, end)` positions of heap node `node`.
+    #[inline(always)]
+    fn range(self, node: usize) -> (usize, usize) {
+        let level = (node + 1).ilog2();
+        self.span(level, (node + 1 - (1usize << level)) as u64)
+    }
+
+    /// Leaf slot (`0..2^depth`) holding position `i < n`.
+    #[inline(always)]
+    fn leaf_of(self, i: usize) -> usize {
+        // Full leaf a starts at floor(a n / m) <= i <=> a <= ((i + 1) m - 1) / n.
+        // Slot j holds full leaf a where floor(j m / 2^depth) = a <
+        // floor((j + 1) m / 2^depth): the least j with (j + 1) m >= (a + 1) 2^depth.
+        let a = ((i as u64 + 1) * self.m - 1) / self.n;
+        (((a + 1) << self.depth).div_ceil(self.m) - 1) as usize
+    }
+}
+
+/// Node `j` of `level`.
 #[derive(Clone, Copy)]
 struct Node {
-    n: usize,
     level: u32,
     j: u64,
 }
 
 /// Arranges the rows of `pts` (and `index` alongside), which hold `node`'s
 /// range and lie in the box `cell` (lower bounds, then upper bounds), so that
-/// each node `depth` levels below holds its rows: the lower part along the
-/// cell's widest side first, recursively. Splitting by the cell rather than
-/// the rows' exact bounding box saves a pass over the rows at every level;
-/// the exact boxes that queries prune with are computed afterwards.
+/// each node below it, down to the leaves of `shape`, holds its rows: the
+/// lower part along the cell's widest side first, recursively. Splitting by
+/// the cell rather than the rows' exact bounding box saves a pass over the
+/// rows at every level; the exact boxes that queries prune with are
+/// computed afterwards.
 fn split<D: Dim>(
     d: D,
     pts: &mut [f64],
     index: &mut [u32],
+    shape: Shape,
     node: Node,
     cell: &[f64],
-    depth: usize,
     ctl: &Control,
 ) {
     let len = index.len();
-    if depth == 0 || len < 2 || (len > CHECK_BUILD && ctl.is_cancelled()) {
+    if node.level == shape.depth || len < 2 || (len > CHECK_BUILD && ctl.is_cancelled()) {
         return;
     }
     let w = d.get();
@@ -554,9 +602,8 @@ fn split<D: Dim>(
     let axis = (0..w)
         .max_by(|&a, &b| (hi[a] - lo[a]).total_cmp(&(hi[b] - lo[b])))
         .unwrap_or(0);
-    let n = node.n as u64;
-    let start = ((node.j * n) >> node.level) as usize;
-    let mid = ((((2 * node.j + 1) * n) >> (node.level + 1)) as usize) - start;
+    let start = shape.span(node.level, node.j).0;
+    let mid = shape.span(node.level + 1, 2 * node.j + 1).0 - start;
     if mid > 0 && mid < len {
         select_rows(d, pts, index, mid, axis);
     }
@@ -572,7 +619,6 @@ fn split<D: Dim>(
     let (pl, pr) = pts.split_at_mut(mid * w);
     let (il, ir) = index.split_at_mut(mid);
     let left = Node {
-        n: node.n,
         level: node.level + 1,
         j: 2 * node.j,
     };
@@ -582,12 +628,12 @@ fn split<D: Dim>(
     };
     if len > PAR_BUILD {
         rayon::join(
-            || split(d, pl, il, left, &left_cell, depth - 1, ctl),
-            || split(d, pr, ir, right, &right_cell, depth - 1, ctl),
+            || split(d, pl, il, shape, left, &left_cell, ctl),
+            || split(d, pr, ir, shape, right, &right_cell, ctl),
         );
     } else {
-        split(d, pl, il, left, &left_cell, depth - 1, ctl);
-        split(d, pr, ir, right, &right_cell, depth - 1, ctl);
+        split(d, pl, il, shape, left, &left_cell, ctl);
+        split(d, pr, ir, shape, right, &right_cell, ctl);
     }
 }
 
@@ -651,6 +697,66 @@ fn select_rows<D: Dim>(d: D, pts: &mut [f64], index: &mut [u32], kth: usize, axi
             hi = j;
         } else {
             lo = j + 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_deal_every_position_to_one_full_leaf() {
+        for n in [
+            0usize, 1, 2, 15, 16, 17, 31, 32, 33, 100, 255, 256, 257, 1000, 4097, 65_535, 65_536,
+            65_537, 100_000,
+        ] {
+            let s = Shape::new(n);
+            let slots = 1usize << s.depth;
+            let first = slots - 1;
+            assert!(s.m as usize <= slots && (n <= LEAF || 2 * s.m as usize > slots));
+            // The leaves cover 0..n in order, at most LEAF points each, the
+            // full ones within one point of each other.
+            let leaves: Vec<(usize, usize)> = (0..slots).map(|j| s.range(first + j)).collect();
+            assert_eq!(leaves[0].0, 0, "n {n}");
+            assert_eq!(leaves[slots - 1].1, n, "n {n}");
+            assert!(leaves.windows(2).all(|w| w[0].1 == w[1].0), "n {n}");
+            let sizes: Vec<usize> = leaves
+                .iter()
+                .map(|(a, b)| b - a)
+                .filter(|&c| c > 0)
+                .collect();
+            assert_eq!(sizes.len(), if n == 0 { 0 } else { s.m as usize }, "n {n}");
+            if let (Some(lo), Some(hi)) = (sizes.iter().min(), sizes.iter().max()) {
+                assert!(*hi <= LEAF && hi - lo <= 1, "n {n}: sizes {lo}..={hi}");
+            }
+            for i in 0..n {
+                let (a, b) = leaves[s.leaf_of(i)];
+                assert!(a <= i && i < b, "n {n}: position {i}");
+            }
+            // Internal nodes: the union of their children, never empty when
+            // there are points, their children within one full leaf of each
+            // other; no two empty leaves are siblings.
+            let full = |node: usize| {
+                let (a, b) = s.range(node);
+                (first..first + slots)
+                    .filter(|&l| {
+                        let (c, d) = s.range(l);
+                        a <= c && d <= b && d > c
+                    })
+                    .count()
+            };
+            for node in 0..first {
+                let (l, r) = (s.range(2 * node + 1), s.range(2 * node + 2));
+                assert_eq!((l.0, r.1), s.range(node), "n {n} node {node}");
+                assert_eq!(l.1, r.0);
+                if n > 0 {
+                    assert!(r.1 > l.0, "n {n}: node {node} is empty");
+                    if slots <= 4096 {
+                        assert!(full(2 * node + 1).abs_diff(full(2 * node + 2)) <= 1);
+                    }
+                }
+            }
         }
     }
 }

@@ -14,7 +14,7 @@
 //! its error bound ([`Margin`]) proves the double-precision pass would
 //! decide the same.
 
-use super::{node_range, KdTree};
+use super::{KdTree, Shape};
 use crate::estimators::knn::{KBest, Norm};
 use crate::simd::{self, Level};
 
@@ -295,20 +295,38 @@ pub(super) struct Filter {
 
 impl Filter {
     /// The filter for the lane-wise points `lanes` (`dim` coordinates, the
-    /// leaves' longest sides `leaf_extent`), or `None` where it would not
-    /// pay: where the slack could not be kept below a ten-thousandth of the
-    /// typical leaf's side for most leaves (points spread over many orders
+    /// leaves' longest sides `leaf_extent`, the tree's `shape`), or `None`
+    /// where it would not pay: where the slack could not be kept below a
+    /// ten-thousandth of the typical leaf's side for most of the leaves that
+    /// hold points (points spread over many orders
     /// of magnitude, or heavily tied), or single precision cannot hold the
     /// offsets; and above [`FILTER_MAX_DIM`] dimensions, where the
     /// [`Margin`] bounds no longer hold.
-    pub(super) fn build(lanes: &[f64], dim: usize, leaf_extent: &[f64]) -> Option<Filter> {
+    pub(super) fn build(
+        lanes: &[f64],
+        dim: usize,
+        leaf_extent: &[f64],
+        shape: Shape,
+    ) -> Option<Filter> {
         use rayon::prelude::*;
         let n_leaves = leaf_extent.len();
         if n_leaves == 0 || dim > FILTER_MAX_DIM || lanes.len() != n_leaves * dim * LANES {
             return None;
         }
-        let mut sides = leaf_extent.to_vec();
-        let typical = *sides.select_nth_unstable_by(n_leaves / 2, f64::total_cmp).1;
+        let filled: Vec<bool> = (0..n_leaves)
+            .map(|l| {
+                let (s, e) = shape.range(n_leaves - 1 + l);
+                e > s
+            })
+            .collect();
+        let mut sides: Vec<f64> = (leaf_extent.iter().zip(&filled))
+            .filter_map(|(&x, &f)| f.then_some(x))
+            .collect();
+        if sides.is_empty() {
+            return None;
+        }
+        let mid = sides.len() / 2;
+        let typical = *sides.select_nth_unstable_by(mid, f64::total_cmp).1;
         if typical.is_nan() {
             return None;
         }
@@ -348,7 +366,8 @@ impl Filter {
         let core: Vec<bool> = offsets.iter().map(|&o| o <= reach).collect();
         // A hair above every core offset, whatever the rounding above.
         let reach = reach * (1.0 + 1e-12);
-        if !(1e-10..=1e15).contains(&reach) || 2 * core.iter().filter(|&&c| c).count() < n_leaves {
+        let served = core.iter().zip(&filled).filter(|(&c, &f)| c && f).count();
+        if !(1e-10..=1e15).contains(&reach) || 2 * served < sides.len() {
             return None;
         }
         let slack = reach * 2f64.powi(-21);
@@ -817,16 +836,16 @@ mod x86 {
 
 /// Every leaf's points lane-wise: leaf `l` occupies `dim` rows of [`LANES`]
 /// values from `l * dim * LANES`, unused slots holding `+inf`.
-pub(super) fn build_lanes(pts: &[f64], dim: usize, n: usize, depth: u32) -> Vec<f64> {
+pub(super) fn build_lanes(pts: &[f64], dim: usize, shape: Shape) -> Vec<f64> {
     use rayon::prelude::*;
-    let leaves = 1usize << depth;
+    let leaves = 1usize << shape.depth;
     let first_leaf = leaves - 1;
     let mut lanes = vec![f64::INFINITY; leaves * dim * LANES];
     lanes
         .par_chunks_mut(dim * LANES)
         .enumerate()
         .for_each(|(l, block)| {
-            let (s, e) = node_range(n, depth, first_leaf + l);
+            let (s, e) = shape.range(first_leaf + l);
             debug_assert!(e - s <= LANES);
             for (t, p) in pts[s * dim..e * dim].chunks_exact(dim).enumerate() {
                 for (j, &v) in p.iter().enumerate() {
@@ -1053,7 +1072,11 @@ impl<L: Vec16> KnnWalk<'_, L> {
     /// its own lane when `own` (the group's own leaf).
     #[inline(always)]
     fn scan<N: Norm>(&mut self, leaf: usize, m: Mask, own: bool) {
-        let start = self.g.tree.range(leaf).0 as u32;
+        let (start, end) = self.g.tree.range(leaf);
+        if start == end {
+            return;
+        }
+        let start = start as u32;
         let filter = self.g.filter && self.g.tree.filtered(leaf);
         for t in bits(m) {
             if filter {
@@ -1181,6 +1204,9 @@ fn knn_groups<L: Vec16, N: Norm>(
     for leaf in q_tree.leaf_of(first)..=q_tree.leaf_of(end - 1) {
         let (ls, le) = q_tree.range(leaf);
         let (lo, hi) = (ls.max(first), le.min(end));
+        if lo >= hi {
+            continue;
+        }
         best.clear();
         let g = match queries {
             None => Group::<L>::load(tree, tok, leaf),
@@ -1281,6 +1307,9 @@ impl<L: Vec16> CountWalk<'_, L> {
             if let Some(leaves) = tree.small_subtree(node, COUNT_SCAN_LEVELS) {
                 for leaf in leaves {
                     let (s, e) = tree.range(leaf);
+                    if s == e {
+                        continue;
+                    }
                     let filled = span(0, e - s);
                     let filter = self.g.filter && tree.filtered(leaf);
                     for t in bits(m) {
@@ -1320,6 +1349,9 @@ fn count_block<L: Vec16, N: Norm>(
     for leaf in tree.leaf_of(first)..=tree.leaf_of(end - 1) {
         let (ls, le) = tree.range(leaf);
         let (lo, hi) = (ls.max(first), le.min(end));
+        if lo >= hi {
+            continue;
+        }
         let mut r = [f64::NEG_INFINITY; LANES];
         r[lo - ls..hi - ls].copy_from_slice(&radii[lo - first..hi - first]);
         let margin = Margin::new::<N>(tree);
