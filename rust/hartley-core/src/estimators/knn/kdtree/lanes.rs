@@ -298,10 +298,10 @@ impl Filter {
     /// leaves' longest sides `leaf_extent`, the tree's `shape`), or `None`
     /// where it would not pay: where the slack could not be kept below a
     /// ten-thousandth of the typical leaf's side for most of the leaves that
-    /// hold points (points spread over many orders
-    /// of magnitude, or heavily tied), or single precision cannot hold the
-    /// offsets; and above [`FILTER_MAX_DIM`] dimensions, where the
-    /// [`Margin`] bounds no longer hold.
+    /// hold points (points spread over many orders of magnitude, or heavily
+    /// tied), or single precision cannot hold the offsets; and above
+    /// [`FILTER_MAX_DIM`] dimensions, where the [`Margin`] bounds no longer
+    /// hold.
     pub(super) fn build(
         lanes: &[f64],
         dim: usize,
