@@ -1530,6 +1530,8 @@ mod tests {
                 (16, 3),
                 (17, 1),
                 (200, 5),
+                // Just past a power of two times 16: 15 of 32 leaves empty.
+                (257, 4),
                 (700, 10),
                 (333, 24),
                 (150, 40),
