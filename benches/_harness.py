@@ -471,6 +471,13 @@ def today() -> str:
     return datetime.date.today().isoformat()
 
 
+def provenance(command: str) -> str:
+    """The line that closes a BENCHMARKS.md section: when, how, and on what
+    (cores and SIMD tier, which can differ between the sections of one file)."""
+    tier = hartley._core._simd_info()[1]
+    return f"Run on {today()} with `{command}` ({os.cpu_count()} cores, SIMD tier {tier})."
+
+
 # -------------------------------------------------------------- command line
 
 

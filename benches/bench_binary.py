@@ -24,7 +24,6 @@ top-10 as ground truth):
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from typing import Any
 
 import hartley
 import numpy as np
-from _harness import command_line, load_average, parse_bench_args, today, write_section
+from _harness import command_line, load_average, parse_bench_args, provenance, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "stdlib-docstrings-minilm-384.f16.npy"
@@ -400,10 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     if "end_to_end" in selected:
         sections["binary_end_to_end"] = run_end_to_end(args.smoke, repeats)
     for name in sections:
-        sections[name] += (
-            f"\n\nRun on {today()} with `{command}` ({os.cpu_count()} cores, "
-            f"SIMD tier {hartley._core._simd_info()[1]}).\n"
-        )
+        sections[name] += f"\n\n{provenance(command)}\n"
         print("\n" + sections[name])
     if args.write:
         for name, body in sections.items():

@@ -35,8 +35,8 @@ from _harness import (
     need,
     parse_bench_args,
     peak_rss_growth,
+    provenance,
     run_cases,
-    today,
     write_report,
 )
 
@@ -479,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         failed = failed or mem_failed
 
     for name, body in sections.items():
-        sections[name] = body.rstrip() + f"\n\nRun on {today()} with `{command}`.\n"
+        sections[name] = body.rstrip() + f"\n\n{provenance(command)}\n"
         print("\n" + sections[name])
     if not args.smoke:
         path = ROOT / "benches" / "results" / "estimators.json"
