@@ -100,8 +100,8 @@ fn dist<N: Norm, D: Dim>(d: D, a: &[f64], b: &[f64]) -> f64 {
 pub struct KdTree {
     dim: usize,
     pts: Vec<f64>,
-    n: usize,
-    /// How the points are dealt to the leaves (its depth, the tree's).
+    /// How the points are dealt to the leaves (its point count and depth,
+    /// the tree's).
     shape: Shape,
     /// `index[i]`: the input row of the point at tree position `i` (empty
     /// unless asked for at build time).
@@ -228,7 +228,6 @@ impl KdTree {
         Ok(KdTree {
             dim,
             pts,
-            n,
             shape,
             index,
             bounds,
@@ -479,7 +478,7 @@ impl KdTree {
 
 impl NeighbourSearch for KdTree {
     fn len(&self) -> usize {
-        self.n
+        self.shape.n as usize
     }
     fn dim(&self) -> usize {
         self.dim
@@ -488,7 +487,7 @@ impl NeighbourSearch for KdTree {
         &self.pts
     }
     fn knn<N: Norm>(&self, q: &[f64], skip: usize, best: &mut KBest) {
-        if self.n > 0 {
+        if self.len() > 0 {
             with_dim!(self.dim, d => self.knn_node::<N, _>(d, 0, q, skip, usize::MAX, best));
         }
     }
@@ -502,7 +501,7 @@ impl NeighbourSearch for KdTree {
         lanes::knn_leaves::<N>(crate::simd::level(), self, first, bests);
     }
     fn count_within<N: Norm>(&self, q: &[f64], r: f64) -> usize {
-        if self.n == 0 {
+        if self.len() == 0 {
             return 0;
         }
         with_dim!(self.dim, d => self.count_node::<N, _>(d, 0, q, r))
