@@ -1170,10 +1170,10 @@ pub fn ksg_pair(
     Ok(combine(estimator, k, n, sum / n as f64))
 }
 
-/// The sum of [`point_term`] over the points of y-ranks `ranks` in the
-/// strips `cs`, compiled with AVX2 where the CPU has it (`level` at least
-/// [`Level::Avx2`]): the branch-free passes of the range counts then run on
-/// 256-bit vectors.
+/// The sum of the digamma terms of the marginal counts of the points of
+/// y-ranks `ranks` in the strips `cs`, compiled with AVX2 where the CPU has
+/// it (`level` at least [`Level::Avx2`]): the branch-free passes of the
+/// range counts then run on 256-bit vectors.
 /// AVX-512 CPUs run the same code, 512-bit vectors having measured no
 /// faster on these short passes. Every tier performs the same
 /// floating-point operations in the same order, so all give the same sum.
@@ -1204,6 +1204,12 @@ struct Band<'a> {
 
 /// [`band_sum`]'s loop: strip by strip of `cs`, the points of the strip
 /// whose y-rank lies in `ranks`.
+///
+/// The neighbour searches of a strip's points run first, their radii kept,
+/// then the range counts: a loop of counts alone, whose searches do not
+/// depend on one another, lets the processor overlap those of consecutive
+/// points (6% less time than searching and counting point by point on
+/// feature scoring). The sum is taken point by point either way.
 #[inline(always)]
 fn band_sum_in(band: Band<'_>) -> f64 {
     let Band {
@@ -1212,53 +1218,49 @@ fn band_sum_in(band: Band<'_>) -> f64 {
         cs,
         ranks,
         k,
-        estimator: e,
+        estimator,
     } = band;
     let mut buf = Vec::with_capacity(2 * k);
     let mut found = Vec::with_capacity(2 * k);
+    // The radii of the counts of each point: the same for both coordinates
+    // under algorithm 1, the extents of the neighbours under algorithm 2.
+    let mut radii: Vec<[f64; 2]> = Vec::new();
     let mut s = 0.0;
     for c in cs {
         let (start, end) = strips.strip_range(c);
         let y_rank = &strips.y_rank[start..end];
         let first = start + y_rank.partition_point(|&r| (r as usize) < ranks.start);
         let last = start + y_rank.partition_point(|&r| (r as usize) < ranks.end);
-        for i in first..last {
-            s += point_term(strips, ys, c, i, k, e, &mut buf, &mut found);
+        radii.clear();
+        match estimator {
+            Ksg::One => radii.extend((first..last).map(|i| {
+                // No other point strictly closer: nothing to count, which
+                // a negative radius says.
+                let r = strictly_below(strips.kth_distance(c, i, k, &mut buf)).unwrap_or(-1.0);
+                [r, r]
+            })),
+            Ksg::Two => radii.extend((first..last).map(|i| {
+                let (ex, ey) = strips.neighbour_extents(c, i, k, &mut found);
+                [ex, ey]
+            })),
+        }
+        for (i, &[rx, ry]) in (first..last).zip(&radii) {
+            s += match estimator {
+                Ksg::One if rx < 0.0 => 2.0 * digamma_int(1),
+                Ksg::One => {
+                    let nx = strips.count_x(c, i, rx) - 1;
+                    let ny = strips.count_y(ys, i, ry) - 1;
+                    digamma_int(nx + 1) + digamma_int(ny + 1)
+                }
+                Ksg::Two => {
+                    let nx = strips.count_x(c, i, rx) - 1;
+                    let ny = strips.count_y(ys, i, ry) - 1;
+                    digamma_int(nx) + digamma_int(ny)
+                }
+            };
         }
     }
     s
-}
-
-/// The digamma terms of the marginal counts of the point at position `i`
-/// of strip `c`; `buf` and `found` are scratch memory.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn point_term(
-    strips: &Strips,
-    ys: &Sorted1d,
-    c: usize,
-    i: usize,
-    k: usize,
-    estimator: Ksg,
-    buf: &mut Vec<u64>,
-    found: &mut Vec<(u64, u32)>,
-) -> f64 {
-    match estimator {
-        Ksg::One => match strictly_below(strips.kth_distance(c, i, k, buf)) {
-            Some(r) => {
-                let nx = strips.count_x(c, i, r) - 1;
-                let ny = strips.count_y(ys, i, r) - 1;
-                digamma_int(nx + 1) + digamma_int(ny + 1)
-            }
-            None => 2.0 * digamma_int(1),
-        },
-        Ksg::Two => {
-            let (ex, ey) = strips.neighbour_extents(c, i, k, found);
-            let nx = strips.count_x(c, i, ex) - 1;
-            let ny = strips.count_y(ys, i, ey) - 1;
-            digamma_int(nx) + digamma_int(ny)
-        }
-    }
 }
 
 #[cfg(test)]
@@ -1374,23 +1376,28 @@ mod tests {
     #[test]
     fn banded_visit_matches_the_tree_estimate() {
         // Several bands of y-ranks, and strips that straddle them; strips
-        // so narrow that the parts are runs of strips instead.
+        // so narrow that the parts are runs of strips instead. Dependent
+        // continuous samples, and samples on a coarse grid, where many
+        // points have k duplicates and so nothing strictly closer to count.
         use crate::estimators::knn::build_with_marginals;
         use crate::estimators::ksg::ksg_with;
         let n = 2 * BAND + 777;
-        let (x, y) = samples(2, n, 17);
-        let ys = Ranked::new(&y);
-        let joint: Vec<f64> = x.iter().zip(&y).flat_map(|(a, b)| [*a, *b]).collect();
-        let (tree, m) = build_with_marginals(joint, 2, &[0..1, 1..2], &Control::new()).unwrap();
-        for (width, k) in [(Strips::default_width(n, 3), 3), (5, 3), (40, 20)] {
-            for estimator in [Ksg::One, Ksg::Two] {
-                let strips = Strips::new(&x, &ys, width);
-                let got = ksg_pair(&strips, ys.sorted(), k, estimator, &Control::new()).unwrap();
-                let want = ksg_with(&tree, &m[0], &m[1], 1, k, estimator, &Control::new()).unwrap();
-                assert!(
-                    (got - want).abs() < 1e-12,
-                    "{width} {k} {estimator:?}: {got} vs {want}"
-                );
+        for kind in [2, 1] {
+            let (x, y) = samples(kind, n, 17);
+            let ys = Ranked::new(&y);
+            let joint: Vec<f64> = x.iter().zip(&y).flat_map(|(a, b)| [*a, *b]).collect();
+            let (tree, m) = build_with_marginals(joint, 2, &[0..1, 1..2], &Control::new()).unwrap();
+            for (width, k) in [(Strips::default_width(n, 3), 3), (5, 3), (40, 20)] {
+                for estimator in [Ksg::One, Ksg::Two] {
+                    let strips = Strips::new(&x, &ys, width);
+                    let ctl = Control::new();
+                    let got = ksg_pair(&strips, ys.sorted(), k, estimator, &ctl).unwrap();
+                    let want = ksg_with(&tree, &m[0], &m[1], 1, k, estimator, &ctl).unwrap();
+                    assert!(
+                        (got - want).abs() < 1e-12,
+                        "kind {kind} {width} {k} {estimator:?}: {got} vs {want}"
+                    );
+                }
             }
         }
     }
