@@ -29,18 +29,10 @@ pub const PREFETCH_BYTES: usize = 8192;
 /// addresses may run past the end of the codes.
 #[inline(always)]
 pub fn prefetch_ahead(rows: &[u64]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let ahead = rows.as_ptr().cast::<i8>().wrapping_add(PREFETCH_BYTES);
-        for line in 0..(rows.len() * 8).div_ceil(64) {
-            // SAFETY: SSE is part of x86_64; a prefetch has no effect on
-            // memory and does not fault on any address.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * line)) };
-        }
+    let ahead = rows.as_ptr().cast::<u8>().wrapping_add(PREFETCH_BYTES);
+    for line in 0..(rows.len() * 8).div_ceil(64) {
+        crate::simd::prefetch(ahead.wrapping_add(64 * line));
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = rows;
 }
 
 /// Distance kernel between two equal-length word slices, specialised per tier.
