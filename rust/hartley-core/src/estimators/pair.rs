@@ -1191,6 +1191,45 @@ fn band_sum(level: Level, band: Band<'_>) -> f64 {
     }
 }
 
+/// The radii of the marginal counts of a run of points, with the scratch
+/// memory of the searches that find them.
+#[derive(Default)]
+struct Radii {
+    /// Per point, the radii in x and in y: both the k-th distance less
+    /// one representable step under algorithm 1 (negative where no point
+    /// lies strictly closer, so nothing is counted), the extents of the
+    /// `k` nearest under algorithm 2.
+    r: Vec<[f64; 2]>,
+    buf: Vec<u64>,
+    found: Vec<(u64, u32)>,
+}
+
+/// Fills `radii` with the radii of the points at positions `run` of strip
+/// `c`.
+///
+/// Compiled on its own for the baseline instruction set, not inlined into
+/// [`band_sum`]'s AVX2 tier: the searches are scalar code with branches
+/// that no vector unit helps, and built for AVX2 they took 5% longer on
+/// feature scoring.
+#[inline(never)]
+fn searches(strips: &Strips, c: usize, run: Range<usize>, k: usize, e: Ksg, radii: &mut Radii) {
+    let Radii { r, buf, found } = radii;
+    r.clear();
+    for i in run {
+        r.push(match e {
+            Ksg::One => {
+                let d = strips.kth_distance(c, i, k, buf);
+                let d = strictly_below(d).unwrap_or(-1.0);
+                [d, d]
+            }
+            Ksg::Two => {
+                let (ex, ey) = strips.neighbour_extents(c, i, k, found);
+                [ex, ey]
+            }
+        });
+    }
+}
+
 /// A part of [`ksg_pair`]'s sum: the points of the strips `cs` whose
 /// y-rank lies in `ranks`, with `ys` the sorted y values and `k` neighbours.
 struct Band<'a> {
@@ -1220,31 +1259,15 @@ fn band_sum_in(band: Band<'_>) -> f64 {
         k,
         estimator,
     } = band;
-    let mut buf = Vec::with_capacity(2 * k);
-    let mut found = Vec::with_capacity(2 * k);
-    // The radii of the counts of each point: the same for both coordinates
-    // under algorithm 1, the extents of the neighbours under algorithm 2.
-    let mut radii: Vec<[f64; 2]> = Vec::new();
+    let mut radii = Radii::default();
     let mut s = 0.0;
     for c in cs {
         let (start, end) = strips.strip_range(c);
         let y_rank = &strips.y_rank[start..end];
         let first = start + y_rank.partition_point(|&r| (r as usize) < ranks.start);
         let last = start + y_rank.partition_point(|&r| (r as usize) < ranks.end);
-        radii.clear();
-        match estimator {
-            Ksg::One => radii.extend((first..last).map(|i| {
-                // No other point strictly closer: nothing to count, which
-                // a negative radius says.
-                let r = strictly_below(strips.kth_distance(c, i, k, &mut buf)).unwrap_or(-1.0);
-                [r, r]
-            })),
-            Ksg::Two => radii.extend((first..last).map(|i| {
-                let (ex, ey) = strips.neighbour_extents(c, i, k, &mut found);
-                [ex, ey]
-            })),
-        }
-        for (i, &[rx, ry]) in (first..last).zip(&radii) {
+        searches(strips, c, first..last, k, estimator, &mut radii);
+        for (i, &[rx, ry]) in (first..last).zip(&radii.r) {
             s += match estimator {
                 Ksg::One if rx < 0.0 => 2.0 * digamma_int(1),
                 Ksg::One => {
