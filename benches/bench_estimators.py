@@ -332,7 +332,7 @@ def build_cases() -> list[Case]:
             regression_entries(MANY_NEIGHBOURS),
             notes=PER_FEATURE
             + " More neighbours than the default 3 trade variance for bias; hartley's"
-            " searches for up to 8 run on a faster path than those for more.",
+            " searches for up to 16 run on a faster path than those for more.",
         ),
         case(
             "ranking_crowded",
