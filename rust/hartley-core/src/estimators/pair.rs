@@ -1013,10 +1013,11 @@ impl Strips {
     /// its `k`-th nearest other point; `buf` is scratch memory. The
     /// windowed search serves `k` up to 16 where it can, the bounded search
     /// (`kth_distance_any`) everything else. On feature scoring (100,000
-    /// Gaussian samples) the windowed search took 0.61x the time of the
-    /// bounded one at k = 9 and 10, 0.66x at 12, 0.81x at 16, 0.92x at 18,
-    /// 0.98x at 20, and longer from 24 on, where the insertion network of
-    /// `k` comparisons a point outweighs the bounded search's selections.
+    /// samples x 50 Gaussian features) the windowed search took 0.61x the
+    /// time of the bounded one at k = 9 and 10, 0.66x at 12, 0.81x at 16,
+    /// 0.92x at 18, 0.98x at 20, and longer from 24 on, where the insertion
+    /// network of `k` comparisons a point outweighs the bounded search's
+    /// selections.
     #[inline(always)]
     pub fn kth_distance(&self, c: usize, i: usize, k: usize, buf: &mut Vec<u64>) -> f64 {
         macro_rules! fast {
