@@ -278,10 +278,31 @@ pub fn plugin(a: &[u32], b: &[u32]) -> f64 {
     mi
 }
 
-/// Ross's estimator of I(C; L) for a continuous `c` and labels `labels`.
+/// Ross's estimator of I(C; L) for a continuous `c` and labels `labels`,
+/// codes `0..m` as [`codes`] gives them.
 pub fn ross(c: &[f64], labels: &[u32], k: usize) -> f64 {
-    let mut order: Vec<(u32, f64)> = labels.iter().copied().zip(c.iter().copied()).collect();
-    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    // The values in ascending order (one radix sort), then dealt out label
+    // by label in that order (a counting sort, which keeps it): the values
+    // of each label come out ascending, as a sort of the (label, value)
+    // pairs would leave them, without comparing pairs.
+    let ranked = Ranked::new(c);
+    let n_labels = labels.iter().max().map_or(0, |&m| m as usize + 1);
+    let mut start = vec![0usize; n_labels + 1];
+    for &l in labels {
+        start[l as usize + 1] += 1;
+    }
+    for l in 0..n_labels {
+        start[l + 1] += start[l];
+    }
+    let mut cursor = start[..n_labels].to_vec();
+    // Every slot is written: the cursors deal each label into its range.
+    let mut order = vec![(0u32, 0.0f64); c.len()];
+    for (&i, &v) in ranked.order().iter().zip(ranked.sorted().values()) {
+        let l = labels[i as usize];
+        order[cursor[l as usize]] = (l, v);
+        cursor[l as usize] += 1;
+    }
+    let single = |l: u32| start[l as usize + 1] - start[l as usize] == 1;
     // (value, strict radius, neighbours used, label count) of every point
     // whose label occurs more than once.
     let mut kept: Vec<(f64, f64, usize, usize)> = Vec::with_capacity(c.len());
@@ -303,7 +324,18 @@ pub fn ross(c: &[f64], labels: &[u32], k: usize) -> f64 {
     if kept.is_empty() {
         return 0.0;
     }
-    let all = Sorted1d::new(kept.iter().map(|q| q.0).collect());
+    // The values of the points kept, ascending: all the values unless some
+    // label occurs once.
+    let all = if labels.iter().any(|&l| single(l)) {
+        let values = ranked.sorted().values();
+        let kept_values = (ranked.order().iter().zip(values))
+            .filter(|&(&i, _)| !single(labels[i as usize]))
+            .map(|(_, &v)| v)
+            .collect();
+        Sorted1d::presorted(kept_values)
+    } else {
+        ranked.into_sorted()
+    };
     let m = kept.len();
     let mut hint = Hint::default();
     let neighbours: f64 = kept
@@ -395,6 +427,67 @@ mod tests {
                 );
             }
             assert!(unused.values.is_empty());
+        }
+    }
+
+    /// Ross's estimator by brute force: for each point whose label occurs
+    /// more than once, its k-th distance within the label (`k` at most the
+    /// label count less one), then the points of such labels strictly
+    /// closer than it (within 0 where it is 0).
+    fn ross_brute(c: &[f64], labels: &[u32], k: usize) -> f64 {
+        let count = |l: u32| labels.iter().filter(|&&m| m == l).count();
+        let kept: Vec<usize> = (0..c.len()).filter(|&i| count(labels[i]) > 1).collect();
+        if kept.is_empty() {
+            return 0.0;
+        }
+        let m = kept.len();
+        let mut total = digamma_int(m);
+        for &i in &kept {
+            let n_label = count(labels[i]);
+            let kk = k.min(n_label - 1);
+            let mut d: Vec<f64> = kept
+                .iter()
+                .filter(|&&j| j != i && labels[j] == labels[i])
+                .map(|&j| (c[j] - c[i]).abs())
+                .collect();
+            d.sort_by(f64::total_cmp);
+            let r = strictly_below(d[kk - 1]).unwrap_or(0.0);
+            let within = kept.iter().filter(|&&j| (c[j] - c[i]).abs() <= r).count();
+            total += (digamma_int(kk) - digamma_int(within) - digamma_int(n_label)) / m as f64;
+        }
+        total
+    }
+
+    #[test]
+    fn ross_matches_brute_force() {
+        // Continuous values, values with ties and signed zeros; labels
+        // with singletons (left out) and a label-free case.
+        let mut state = 12345u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for n in [2usize, 9, 60, 301] {
+            let smooth: Vec<f64> = (0..n).map(|_| next() * 4.0 - 2.0).collect();
+            let tied: Vec<f64> = smooth
+                .iter()
+                .map(|v| if *v < 0.0 { -0.0 } else { (v * 2.0).round() })
+                .collect();
+            let few: Vec<u32> = (0..n).map(|_| (next() * 3.0) as u32).collect();
+            let many: Vec<u32> = (0..n)
+                .map(|i| (i as u32 * 7) % (n as u32 / 2 + 1))
+                .collect();
+            let singles: Vec<u32> = (0..n as u32).collect();
+            for c in [&smooth, &tied] {
+                for labels in [&few, &many, &singles] {
+                    for k in [1, 3, 5] {
+                        let (got, want) = (ross(c, labels, k), ross_brute(c, labels, k));
+                        assert!((got - want).abs() < 1e-12, "n {n} k {k}: {got} vs {want}");
+                    }
+                }
+            }
         }
     }
 

@@ -126,6 +126,16 @@ impl Ranked {
         &self.sorted
     }
 
+    /// The sample at every position of the sorted values.
+    pub fn order(&self) -> &[u32] {
+        &self.order
+    }
+
+    /// The sorted values, taken out.
+    pub fn into_sorted(self) -> Sorted1d {
+        self.sorted
+    }
+
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.order.len()
