@@ -294,42 +294,39 @@ pub fn ross(c: &[f64], labels: &[u32], k: usize) -> f64 {
     for l in 0..n_labels {
         start[l + 1] += start[l];
     }
-    let mut cursor = start[..n_labels].to_vec();
+    // The values label by label: those of label `l` at `start[l]..start[l + 1]`.
     // Every slot is written: the cursors deal each label into its range.
-    let mut order = vec![(0u32, 0.0f64); c.len()];
+    let mut cursor = start[..n_labels].to_vec();
+    let mut by_label = vec![0.0; c.len()];
     for (&i, &v) in ranked.order().iter().zip(ranked.sorted().values()) {
-        let l = labels[i as usize];
-        order[cursor[l as usize]] = (l, v);
-        cursor[l as usize] += 1;
+        let l = labels[i as usize] as usize;
+        by_label[cursor[l]] = v;
+        cursor[l] += 1;
     }
-    let single = |l: u32| start[l as usize + 1] - start[l as usize] == 1;
+    let single = |l: usize| start[l + 1] - start[l] == 1;
     // (value, strict radius, neighbours used, label count) of every point
     // whose label occurs more than once.
     let mut kept: Vec<(f64, f64, usize, usize)> = Vec::with_capacity(c.len());
-    let mut s = 0;
-    while s < order.len() {
-        let label = order[s].0;
-        let e = s + order[s..].partition_point(|q| q.0 == label);
-        let count = e - s;
+    for l in 0..n_labels {
+        let run = &by_label[start[l]..start[l + 1]];
+        let count = run.len();
         if count > 1 {
             let kk = k.min(count - 1);
-            let run: Vec<f64> = order[s..e].iter().map(|q| q.1).collect();
             for p in 0..count {
-                let r = kth_gap(&run, p, kk);
+                let r = kth_gap(run, p, kk);
                 kept.push((run[p], strictly_below(r).unwrap_or(0.0), kk, count));
             }
         }
-        s = e;
     }
     if kept.is_empty() {
         return 0.0;
     }
     // The values of the points kept, ascending: all the values unless some
     // label occurs once.
-    let all = if labels.iter().any(|&l| single(l)) {
+    let all = if (0..n_labels).any(single) {
         let values = ranked.sorted().values();
         let kept_values = (ranked.order().iter().zip(values))
-            .filter(|&(&i, _)| !single(labels[i as usize]))
+            .filter(|&(&i, _)| !single(labels[i as usize] as usize))
             .map(|(_, &v)| v)
             .collect();
         Sorted1d::presorted(kept_values)
