@@ -16,7 +16,7 @@ pub mod f32;
 ///
 /// On x86-64 each tier implies the ones below it: `Popcnt` adds the scalar
 /// `popcnt` instruction; `Avx2` adds AVX2 and FMA; `Avx512` adds AVX-512F/BW
-/// and `VPOPCNTDQ`. On other architectures only `Portable` is used (the
+/// (with VL) and `VPOPCNTDQ`. On other architectures only `Portable` is used (the
 /// compiler's own vectorisation of the portable code, NEON on aarch64).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
@@ -72,6 +72,7 @@ pub fn detected() -> Level {
 fn detect() -> Level {
     if is_x86_feature_detected!("avx512f")
         && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vl")
         && is_x86_feature_detected!("avx512vpopcntdq")
         && is_x86_feature_detected!("avx2")
         && is_x86_feature_detected!("fma")

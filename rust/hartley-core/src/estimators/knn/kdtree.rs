@@ -126,6 +126,13 @@ pub struct KdTree {
     /// Per leaf, whether the filter serves it (empty when the filter is
     /// off, see [`lanes::Filter`]).
     core32: Vec<bool>,
+    /// The leaves' points lane-wise on an integer grid, for the max-norm
+    /// queries (empty when the grid is off, see [`lanes::Grid`]).
+    lanes16: Vec<i16>,
+    /// The grid's step.
+    step16: f64,
+    /// Per leaf, whether the grid serves it (empty when the grid is off).
+    core16: Vec<bool>,
 }
 
 impl KdTree {
@@ -220,11 +227,16 @@ impl KdTree {
                 lo.iter().zip(hi).fold(0.0f64, |e, (l, h)| e.max(h - l))
             })
             .collect();
-        let (lanes32, slack32, core32) =
-            lanes::Filter::build(&lanes, dim, &extent[first_leaf..], shape)
-                .map_or((Vec::new(), 0.0, Vec::new()), |f| {
-                    (f.lanes, f.slack, f.core)
-                });
+        let spread = lanes::Spread::measure(&lanes, dim, &extent[first_leaf..], shape);
+        let spread = spread.as_ref();
+        let (lanes32, slack32, core32) = spread
+            .and_then(|s| lanes::Filter::build(&lanes, dim, s))
+            .map_or((Vec::new(), 0.0, Vec::new()), |f| {
+                (f.lanes, f.slack, f.core)
+            });
+        let (lanes16, step16, core16) = spread
+            .and_then(|s| lanes::Grid::build(&lanes, dim, s))
+            .map_or((Vec::new(), 0.0, Vec::new()), |g| (g.lanes, g.step, g.core));
         Ok(KdTree {
             dim,
             pts,
@@ -238,6 +250,9 @@ impl KdTree {
             lanes32,
             slack32,
             core32,
+            lanes16,
+            step16,
+            core16,
         })
     }
 
@@ -249,6 +264,24 @@ impl KdTree {
             .get(leaf - self.first_leaf)
             .copied()
             .unwrap_or(false)
+    }
+
+    /// Whether the grid serves leaf node `leaf` (never when it is off:
+    /// `core16` is then empty).
+    #[inline(always)]
+    fn on_grid(&self, leaf: usize) -> bool {
+        self.core16
+            .get(leaf - self.first_leaf)
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// The integer lane-wise block of leaf node `leaf` on the grid.
+    #[inline(always)]
+    fn lane_block16(&self, leaf: usize) -> &[i16] {
+        let w = self.dim * lanes::LANES;
+        let l = leaf - self.first_leaf;
+        &self.lanes16[l * w..(l + 1) * w]
     }
 
     /// The single-precision lane-wise block of leaf node `leaf`.

@@ -261,7 +261,7 @@ pub enum Marginal {
     /// A single coordinate.
     OneD(Sorted1d),
     /// Several coordinates.
-    Multi(KdTree),
+    Multi(Box<KdTree>),
 }
 
 impl Marginal {
@@ -272,7 +272,7 @@ impl Marginal {
         Ok(if width == 1 {
             Marginal::OneD(Sorted1d::new(sub))
         } else {
-            Marginal::Multi(build(sub, width, ctl)?)
+            Marginal::Multi(Box::new(build(sub, width, ctl)?))
         })
     }
 

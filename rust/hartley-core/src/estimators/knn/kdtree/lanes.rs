@@ -10,8 +10,9 @@
 //! by a lower bound on its distance, count a whole box by an upper bound),
 //! from bounds that are exact in floating point, so the results are those
 //! of a brute-force scan evaluating the same distances. A leaf is first
-//! compared in single precision ([`Filter`]), which decides it only where
-//! its error bound ([`Margin`]) proves the double-precision pass would
+//! compared in reduced precision, on an integer grid under the max-norm
+//! ([`Grid`]) and in single precision otherwise ([`Filter`]), which decides
+//! it only where its error bound proves the double-precision pass would
 //! decide the same.
 
 use super::{KdTree, Shape};
@@ -77,6 +78,8 @@ trait Vec16: Copy {
     type Token: Copy;
     /// The single-precision lanes of the same tier.
     type F: Vec16f<Token = Self::Token>;
+    /// The integer lanes of the same tier.
+    type I: Vec16i<Token = Self::Token>;
     fn load(tok: Self::Token, p: &V) -> Self;
     fn splat(tok: Self::Token, v: f64) -> Self;
     fn sub(self, o: Self) -> Self;
@@ -107,6 +110,7 @@ struct Portable(V);
 impl Vec16 for Portable {
     type Token = ();
     type F = Portable32;
+    type I = Portable16;
     #[inline(always)]
     fn load(_: (), p: &V) -> Self {
         Portable(*p)
@@ -237,6 +241,48 @@ impl Vec16f for Portable32 {
     }
 }
 
+/// Sixteen `i16` lanes: what the [`Grid`] needs. Operands lie within
+/// [`GRID_HALF`] of zero, so no difference overflows.
+trait Vec16i: Copy {
+    type Token: Copy;
+    fn load(tok: Self::Token, p: &I) -> Self;
+    fn splat(tok: Self::Token, v: i16) -> Self;
+    /// `|self - o|`.
+    fn gap(self, o: Self) -> Self;
+    fn max(self, o: Self) -> Self;
+    /// Lanes where `self <= o`.
+    fn le(self, o: Self) -> Mask;
+}
+
+type I = [i16; LANES];
+
+#[derive(Clone, Copy)]
+struct Portable16(I);
+
+impl Vec16i for Portable16 {
+    type Token = ();
+    #[inline(always)]
+    fn load(_: (), p: &I) -> Self {
+        Portable16(*p)
+    }
+    #[inline(always)]
+    fn splat(_: (), v: i16) -> Self {
+        Portable16([v; LANES])
+    }
+    #[inline(always)]
+    fn gap(self, o: Self) -> Self {
+        Portable16(std::array::from_fn(|t| (self.0[t] - o.0[t]).abs()))
+    }
+    #[inline(always)]
+    fn max(self, o: Self) -> Self {
+        Portable16(std::array::from_fn(|t| self.0[t].max(o.0[t])))
+    }
+    #[inline(always)]
+    fn le(self, o: Self) -> Mask {
+        mask_of(|t| self.0[t] <= o.0[t])
+    }
+}
+
 /// The smallest `f32` at least `x`.
 #[inline(always)]
 fn up32(x: f64) -> f32 {
@@ -293,24 +339,31 @@ pub(super) struct Filter {
     pub(super) core: Vec<bool>,
 }
 
-impl Filter {
-    /// The filter for the lane-wise points `lanes` (`dim` coordinates, the
+/// Where the points of a tree lie, for the reduced-precision copies of its
+/// leaves ([`Filter`], [`Grid`]): a centre (the coordinate-wise median of
+/// the points), each leaf's largest coordinate offset from it, and the
+/// typical (median) longest side of the leaves that hold points.
+pub(super) struct Spread {
+    centre: Vec<f64>,
+    offsets: Vec<f64>,
+    /// Per leaf, whether it holds points.
+    filled: Vec<bool>,
+    typical: f64,
+}
+
+impl Spread {
+    /// The spread of the lane-wise points `lanes` (`dim` coordinates, the
     /// leaves' longest sides `leaf_extent`, the tree's `shape`), or `None`
-    /// where it would not pay: where the slack could not be kept below a
-    /// ten-thousandth of the typical leaf's side for most of the leaves that
-    /// hold points (points spread over many orders of magnitude, or heavily
-    /// tied), or single precision cannot hold the offsets; and above
-    /// [`FILTER_MAX_DIM`] dimensions, where the [`Margin`] bounds no longer
-    /// hold.
-    pub(super) fn build(
+    /// when no leaf holds a point or the sides are not numbers.
+    pub(super) fn measure(
         lanes: &[f64],
         dim: usize,
         leaf_extent: &[f64],
         shape: Shape,
-    ) -> Option<Filter> {
+    ) -> Option<Spread> {
         use rayon::prelude::*;
         let n_leaves = leaf_extent.len();
-        if n_leaves == 0 || dim > FILTER_MAX_DIM || lanes.len() != n_leaves * dim * LANES {
+        if n_leaves == 0 || lanes.len() != n_leaves * dim * LANES {
             return None;
         }
         let filled: Vec<bool> = (0..n_leaves)
@@ -360,36 +413,147 @@ impl Filter {
             })
         };
         let offsets: Vec<f64> = (0..n_leaves).into_par_iter().map(offset).collect();
-        let largest = offsets.iter().fold(0.0f64, |a, &o| a.max(o));
-        // The slack below a ten-thousandth of the typical leaf's side.
-        let reach = largest.min(typical * 1e-4 * 2f64.powi(21) * 0.999);
-        let core: Vec<bool> = offsets.iter().map(|&o| o <= reach).collect();
-        // A hair above every core offset, whatever the rounding above.
+        Some(Spread {
+            centre,
+            offsets,
+            filled,
+            typical,
+        })
+    }
+
+    /// The leaves within `reach` of the centre (capped at the largest
+    /// offset), and that reach a hair above every such leaf's offset,
+    /// whatever the rounding; `None` unless the reach lies within
+    /// `1e-10..=1e15` and the leaves within it hold at least half of the
+    /// leaves that hold points.
+    fn core(&self, reach: f64) -> Option<(Vec<bool>, f64)> {
+        let largest = self.offsets.iter().fold(0.0f64, |a, &o| a.max(o));
+        let reach = largest.min(reach);
+        let core: Vec<bool> = self.offsets.iter().map(|&o| o <= reach).collect();
         let reach = reach * (1.0 + 1e-12);
-        let served = core.iter().zip(&filled).filter(|(&c, &f)| c && f).count();
-        if !(1e-10..=1e15).contains(&reach) || 2 * served < sides.len() {
-            return None;
-        }
-        let slack = reach * 2f64.powi(-21);
-        let mut out = vec![f32::INFINITY; lanes.len()];
+        let filled = self.filled.iter().filter(|&&f| f).count();
+        let served = core
+            .iter()
+            .zip(&self.filled)
+            .filter(|(&c, &f)| c && f)
+            .count();
+        ((1e-10..=1e15).contains(&reach) && 2 * served >= filled).then_some((core, reach))
+    }
+
+    /// The core leaves' points lane-wise, as offsets from the centre
+    /// converted by `conv` (`fill` in unused slots and in the blocks of other
+    /// leaves).
+    fn convert<T: Copy + Send + Sync>(
+        &self,
+        lanes: &[f64],
+        dim: usize,
+        core: &[bool],
+        fill: T,
+        conv: impl Fn(f64) -> T + Sync,
+    ) -> Vec<T> {
+        use rayon::prelude::*;
+        let block = dim * LANES;
+        let mut out = vec![fill; lanes.len()];
         out.par_chunks_mut(block)
             .zip(lanes.par_chunks(block))
-            .zip(&core)
+            .zip(core)
             .filter(|(_, &c)| c)
             .for_each(|((o, l), _)| {
                 for (j, (o, l)) in o.chunks_mut(LANES).zip(l.chunks(LANES)).enumerate() {
                     for (o, &v) in o.iter_mut().zip(l) {
                         if v.is_finite() {
-                            *o = (v - centre[j]) as f32;
+                            *o = conv(v - self.centre[j]);
                         }
                     }
                 }
             });
-        Some(Filter {
-            lanes: out,
-            slack,
-            core,
-        })
+        out
+    }
+}
+
+impl Filter {
+    /// The filter for the lane-wise points `lanes` (`dim` coordinates,
+    /// spread `spread`), or `None` where it would not pay: where the slack
+    /// could not be kept below a ten-thousandth of the typical leaf's side
+    /// for most of the leaves that hold points (points spread over many
+    /// orders of magnitude, or heavily tied), or single precision cannot
+    /// hold the offsets; and above [`FILTER_MAX_DIM`] dimensions, where the
+    /// [`Margin`] bounds no longer hold.
+    pub(super) fn build(lanes: &[f64], dim: usize, spread: &Spread) -> Option<Filter> {
+        if dim > FILTER_MAX_DIM {
+            return None;
+        }
+        // The slack below a ten-thousandth of the typical leaf's side.
+        let (core, reach) = spread.core(spread.typical * 1e-4 * 2f64.powi(21) * 0.999)?;
+        let slack = reach * 2f64.powi(-21);
+        let lanes = spread.convert(lanes, dim, &core, f32::INFINITY, |v| v as f32);
+        Some(Filter { lanes, slack, core })
+    }
+}
+
+/// Integer steps of a [`Grid`] on either side of its centre: the offsets,
+/// and their differences, fit in an `i16`.
+const GRID_HALF: f64 = 16383.0;
+
+/// Grid steps per typical leaf side, at least: finer grids settle more
+/// comparisons but reach less far from the centre.
+const GRID_PER_SIDE: f64 = 256.0;
+
+/// A cheaper first pass than the [`Filter`] for the max-norm: the points
+/// again as integers, their offsets from the centre in steps of `step`
+/// rounded to the nearest (within `GRID_HALF` steps). Integer coordinates
+/// take half the room of single-precision ones, so a vector pass compares a
+/// query with a leaf at half the cost.
+///
+/// An offset rounds by at most half a step (and `1e-10` steps more from
+/// the double-precision arithmetic before), so a coordinate gap in steps is
+/// off by at most `1 + 2e-10` steps from the exact gap, and so is the
+/// max-norm distance, the largest gap; [`Grid::slack`] adds room to that.
+/// A leaf, or a query from a leaf, is served only if its points lie within
+/// the grid's reach of the centre (`core`): the reach is the points' largest
+/// offset, capped so that a step stays below `1 / GRID_PER_SIDE` of the
+/// typical leaf's side.
+pub(super) struct Grid {
+    pub(super) lanes: Vec<i16>,
+    pub(super) step: f64,
+    pub(super) core: Vec<bool>,
+}
+
+impl Grid {
+    /// The grid for the lane-wise points `lanes` (`dim` coordinates, spread
+    /// `spread`), or `None` where a step fine enough would leave most of the
+    /// leaves that hold points outside its reach.
+    pub(super) fn build(lanes: &[f64], dim: usize, spread: &Spread) -> Option<Grid> {
+        let (core, reach) = spread.core(spread.typical / GRID_PER_SIDE * GRID_HALF)?;
+        let step = reach / GRID_HALF;
+        // Every core offset lies within the reach, so the clamp never acts.
+        let lanes = spread.convert(lanes, dim, &core, 0i16, |v| {
+            (v / step).round().clamp(-GRID_HALF, GRID_HALF) as i16
+        });
+        Some(Grid { lanes, step, core })
+    }
+
+    /// Error bound, in steps, of a max-norm distance in steps, with room.
+    fn slack() -> f64 {
+        1.0 + 1e-6
+    }
+
+    /// A distance in steps above which a point surely lies at least the
+    /// reduced max-norm distance `worst` away (`i16::MAX`: none such).
+    pub(super) fn beyond(step: f64, worst: f64) -> i16 {
+        let t = (worst * (1.0 + 1e-12) / step + Self::slack()).floor();
+        if t < i16::MAX as f64 {
+            t as i16
+        } else {
+            i16::MAX
+        }
+    }
+
+    /// A distance in steps up to which a point surely lies within the
+    /// reduced max-norm radius `r` (negative: none such).
+    pub(super) fn within(step: f64, r: f64) -> i16 {
+        let t = (r * (1.0 - 1e-12) / step - Self::slack()).floor();
+        t.clamp(-1.0, i16::MAX as f64) as i16
     }
 }
 
@@ -468,8 +632,56 @@ impl Margin {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Mask, Vec16, Vec16f, F, V};
+    use super::{Mask, Vec16, Vec16f, Vec16i, F, I, V};
     use std::arch::x86_64::*;
+    use std::marker::PhantomData;
+
+    /// A token of a tier that includes AVX2.
+    pub(super) trait HasAvx2: Copy {}
+    impl HasAvx2 for Avx2 {}
+    impl HasAvx2 for Avx512 {}
+
+    /// Sixteen `i16` lanes in one 256-bit vector, under the token `T` of a
+    /// tier that includes AVX2 (the AVX-512 tier uses them too: its
+    /// 512-bit form would need AVX-512VL for the comparison masks).
+    #[derive(Clone, Copy)]
+    pub(super) struct Ymm16<T>(__m256i, PhantomData<T>);
+
+    impl<T: HasAvx2> Vec16i for Ymm16<T> {
+        type Token = T;
+        #[inline(always)]
+        fn load(_: T, p: &I) -> Self {
+            // SAFETY: the token proves AVX2; the load lies in `p`.
+            unsafe { Ymm16(_mm256_loadu_si256(p.as_ptr().cast()), PhantomData) }
+        }
+        #[inline(always)]
+        fn splat(_: T, v: i16) -> Self {
+            // SAFETY: the token proves AVX2.
+            unsafe { Ymm16(_mm256_set1_epi16(v), PhantomData) }
+        }
+        #[inline(always)]
+        fn gap(self, o: Self) -> Self {
+            // SAFETY: a `Ymm16` exists, so AVX2 is available.
+            unsafe { Ymm16(_mm256_abs_epi16(_mm256_sub_epi16(self.0, o.0)), PhantomData) }
+        }
+        #[inline(always)]
+        fn max(self, o: Self) -> Self {
+            // SAFETY: as in `gap`.
+            unsafe { Ymm16(_mm256_max_epi16(self.0, o.0), PhantomData) }
+        }
+        #[inline(always)]
+        fn le(self, o: Self) -> Mask {
+            // SAFETY: as in `gap`. The saturating pack keeps each lane's
+            // all-ones or all-zeros word as one byte, in lane order.
+            let greater = unsafe {
+                let c = _mm256_cmpgt_epi16(self.0, o.0);
+                let b =
+                    _mm_packs_epi16(_mm256_castsi256_si128(c), _mm256_extracti128_si256::<1>(c));
+                _mm_movemask_epi8(b) as Mask
+            };
+            !greater & 0xFFFF
+        }
+    }
 
     /// Proof that AVX2 is available.
     #[derive(Clone, Copy)]
@@ -600,9 +812,40 @@ mod x86 {
         }
     }
 
+    /// Sixteen `i16` lanes in one 256-bit vector under the AVX-512 tier,
+    /// which has AVX-512VL: comparisons give their mask directly.
+    #[derive(Clone, Copy)]
+    pub(super) struct Ymm16v(Ymm16<Avx512>);
+
+    impl Vec16i for Ymm16v {
+        type Token = Avx512;
+        #[inline(always)]
+        fn load(tok: Avx512, p: &I) -> Self {
+            Ymm16v(Ymm16::load(tok, p))
+        }
+        #[inline(always)]
+        fn splat(tok: Avx512, v: i16) -> Self {
+            Ymm16v(Ymm16::splat(tok, v))
+        }
+        #[inline(always)]
+        fn gap(self, o: Self) -> Self {
+            Ymm16v(self.0.gap(o.0))
+        }
+        #[inline(always)]
+        fn max(self, o: Self) -> Self {
+            Ymm16v(self.0.max(o.0))
+        }
+        #[inline(always)]
+        fn le(self, o: Self) -> Mask {
+            // SAFETY: a `Ymm16v` exists, so AVX-512BW and VL are available.
+            unsafe { _mm256_cmple_epi16_mask(self.0 .0, o.0 .0) as Mask }
+        }
+    }
+
     impl Vec16 for Ymm {
         type Token = Avx2;
         type F = Ymm32;
+        type I = Ymm16<Avx2>;
         #[inline(always)]
         fn load(_: Avx2, p: &V) -> Self {
             // SAFETY: the token proves AVX2; the four loads lie in `p`.
@@ -764,6 +1007,7 @@ mod x86 {
     impl Vec16 for Zmm {
         type Token = Avx512;
         type F = Zmm32;
+        type I = Ymm16v;
         #[inline(always)]
         fn load(_: Avx512, p: &V) -> Self {
             // SAFETY: the token proves AVX-512F; both loads lie in `p`.
@@ -869,6 +1113,12 @@ struct Group<'a, L: Vec16> {
     /// Whether the filter serves the group's leaf, and so its queries (the
     /// leaves scanned must be served too).
     filter: bool,
+    /// The queries on the grid, when the grid serves the group (empty
+    /// otherwise).
+    q16: &'a [I],
+    /// Whether the grid serves the group's leaf, and so its queries (the
+    /// leaves scanned must be served too; max-norm queries only).
+    grid: bool,
 }
 
 impl<'a, L: Vec16> Group<'a, L> {
@@ -880,13 +1130,52 @@ impl<'a, L: Vec16> Group<'a, L> {
         } else {
             &[]
         };
+        let grid = tree.on_grid(leaf);
+        let q16: &[I] = if grid {
+            tree.lane_block16(leaf).as_chunks().0
+        } else {
+            &[]
+        };
         Group {
             tree,
             tok,
             q: tree.lane_block(leaf).as_chunks().0,
             q32,
             filter,
+            q16,
+            grid,
         }
+    }
+
+    /// Whether the grid settles the max-norm comparisons of the group with
+    /// leaf `leaf`.
+    #[inline(always)]
+    fn grid_for<N: Norm>(&self, leaf: usize) -> bool {
+        N::IS_MAX && self.grid && self.tree.on_grid(leaf)
+    }
+
+    /// Max-norm distances in grid steps from query `t` to the points of
+    /// leaf `leaf` (meaningless in unused slots), within [`Grid::slack`]
+    /// steps of the exact ones. Even and odd coordinates fold into two
+    /// accumulators, as in [`Group::to_leaf32`].
+    #[inline(always)]
+    fn to_leaf16(&self, leaf: usize, t: usize) -> L::I {
+        let rows = self.tree.lane_block16(leaf).as_chunks::<LANES>().0;
+        let tok = self.tok;
+        let zero = L::I::splat(tok, 0);
+        let (mut even, mut odd) = (zero, zero);
+        let mut j = 0;
+        while j + 1 < rows.len() {
+            let a = L::I::splat(tok, self.q16[j][t]).gap(L::I::load(tok, &rows[j]));
+            let b = L::I::splat(tok, self.q16[j + 1][t]).gap(L::I::load(tok, &rows[j + 1]));
+            even = even.max(a);
+            odd = odd.max(b);
+            j += 2;
+        }
+        if j < rows.len() {
+            even = even.max(L::I::splat(tok, self.q16[j][t]).gap(L::I::load(tok, &rows[j])));
+        }
+        even.max(odd)
     }
 
     /// Reduced distances under `N` in single precision from query `t` to
@@ -1016,10 +1305,15 @@ struct Best {
     /// lies at least `worst` away (for the filter).
     bound: F,
     margin: Margin,
+    /// Per lane, a distance in grid steps above which a point lies at least
+    /// `worst` away (for the grid, under the max-norm).
+    near16: I,
+    /// The grid's step, where the grid serves the search (0 otherwise).
+    step16: f64,
 }
 
 impl Best {
-    fn new(k: usize, margin: Margin) -> Self {
+    fn new(k: usize, margin: Margin, step16: f64) -> Self {
         Best {
             k,
             dist: vec![f64::INFINITY; LANES * k],
@@ -1027,6 +1321,8 @@ impl Best {
             worst: [f64::INFINITY; LANES],
             bound: [f32::INFINITY; LANES],
             margin,
+            near16: [i16::MAX; LANES],
+            step16,
         }
     }
 
@@ -1035,6 +1331,7 @@ impl Best {
         self.pos.fill(u32::MAX);
         self.worst = [f64::INFINITY; LANES];
         self.bound = [f32::INFINITY; LANES];
+        self.near16 = [i16::MAX; LANES];
     }
 
     #[inline(always)]
@@ -1052,6 +1349,9 @@ impl Best {
         pos[j] = p;
         self.worst[t] = dist[k - 1];
         self.bound[t] = self.margin.beyond(dist[k - 1]);
+        if self.step16 > 0.0 {
+            self.near16[t] = Grid::beyond(self.step16, dist[k - 1]);
+        }
     }
 }
 
@@ -1076,10 +1376,21 @@ impl<L: Vec16> KnnWalk<'_, L> {
         if start == end {
             return;
         }
+        let filled = span(0, end - start);
         let start = start as u32;
-        let filter = self.g.filter && self.g.tree.filtered(leaf);
+        let grid = self.g.grid_for::<N>(leaf);
+        let filter = !grid && self.g.filter && self.g.tree.filtered(leaf);
         for t in bits(m) {
-            if filter {
+            if grid {
+                let d = self.g.to_leaf16(leaf, t);
+                let mut near = d.le(L::I::splat(self.g.tok, self.best.near16[t])) & filled;
+                if own {
+                    near &= !(1 << t);
+                }
+                if near == 0 {
+                    continue;
+                }
+            } else if filter {
                 let bound = self.best.bound[t];
                 let d = self.g.to_leaf32::<N>(leaf, t, bound);
                 let mut near = d.lt(L::F::splat(self.g.tok, bound));
@@ -1198,7 +1509,8 @@ fn knn_groups<L: Vec16, N: Norm>(
     // be inlined.
     let end = first + bests.len();
     let k = bests[0].dist.len();
-    let mut best = Best::new(k, Margin::new::<N>(tree));
+    let step16 = if N::IS_MAX { tree.step16 } else { 0.0 };
+    let mut best = Best::new(k, Margin::new::<N>(tree), step16);
     let mut stack = Vec::with_capacity(STACK);
     let q_tree = queries.unwrap_or(tree);
     for leaf in q_tree.leaf_of(first)..=q_tree.leaf_of(end - 1) {
@@ -1210,14 +1522,16 @@ fn knn_groups<L: Vec16, N: Norm>(
         best.clear();
         let g = match queries {
             None => Group::<L>::load(tree, tok, leaf),
-            // The filter is off: the two trees' single-precision offsets
-            // have different centres.
+            // The filter and the grid are off: the two trees' offsets have
+            // different centres.
             Some(queries) => Group {
                 tree,
                 tok,
                 q: queries.lane_block(leaf).as_chunks().0,
                 q32: &[],
                 filter: false,
+                q16: &[],
+                grid: false,
             },
         };
         let mut walk = KnnWalk {
@@ -1271,6 +1585,9 @@ struct CountWalk<'a, L: Vec16> {
     /// within the radius, and those above `outer` surely beyond it.
     inner: F,
     outer: F,
+    /// The same in grid steps, under the max-norm.
+    inner16: I,
+    outer16: I,
     count: [u32; LANES],
     stack: &'a mut Vec<(usize, Mask, L)>,
 }
@@ -1311,9 +1628,19 @@ impl<L: Vec16> CountWalk<'_, L> {
                         continue;
                     }
                     let filled = span(0, e - s);
-                    let filter = self.g.filter && tree.filtered(leaf);
+                    let grid = self.g.grid_for::<N>(leaf);
+                    let filter = !grid && self.g.filter && tree.filtered(leaf);
                     for t in bits(m) {
-                        if filter {
+                        if grid {
+                            let d = self.g.to_leaf16(leaf, t);
+                            let tok = self.g.tok;
+                            let surely = d.le(L::I::splat(tok, self.inner16[t])) & filled;
+                            let maybe = d.le(L::I::splat(tok, self.outer16[t])) & filled;
+                            if surely == maybe {
+                                self.count[t] += surely.count_ones();
+                                continue;
+                            }
+                        } else if filter {
                             let d = self.g.to_leaf32::<N>(leaf, t, self.outer[t]);
                             let surely = d.le(L::F::splat(self.g.tok, self.inner[t])) & filled;
                             let maybe = d.le(L::F::splat(self.g.tok, self.outer[t])) & filled;
@@ -1360,6 +1687,8 @@ fn count_block<L: Vec16, N: Norm>(
             r,
             inner: r.map(|r| margin.surely_within(r)),
             outer: r.map(|r| margin.surely_beyond(r)),
+            inner16: r.map(|r| Grid::within(tree.step16, r)),
+            outer16: r.map(|r| Grid::beyond(tree.step16, r)),
             count: [0; LANES],
             stack: &mut stack,
         };
@@ -1385,7 +1714,7 @@ macro_rules! tiered {
                 $inner::<x86::Ymm, N>(tok, $($a),*)
             }
             #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,avx2,fma,popcnt")]
+            #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vpopcntdq,avx2,fma,popcnt")]
             fn avx512<N: Norm>($($a: $t),*) {
                 // SAFETY: this function runs only where AVX-512F is.
                 let tok = unsafe { x86::Avx512::new() };
@@ -1592,7 +1921,8 @@ mod tests {
     }
 
     /// Reduced radii under `N` at, and a hair either side of, each point's
-    /// neighbour distances, and at the filter's error bounds from them.
+    /// neighbour distances, and at the filter's and the grid's error bounds
+    /// from them.
     fn boundary_radii<N: Norm>(tree: &KdTree, rng: &mut Xoshiro256PlusPlus) -> Vec<f64> {
         let margin = Margin::new::<N>(tree);
         let room = if N::IS_MAX {
@@ -1605,7 +1935,8 @@ mod tests {
                 let own = others::<N>(tree, i);
                 let d = own[rng.random_range(0..own.len().min(40))];
                 let shifted = |by: f64| N::reduce((N::expand(d) + by).max(0.0));
-                match rng.random_range(0..8) {
+                let step = tree.step16;
+                match rng.random_range(0..12) {
                     0 => d,
                     1 => d.next_up(),
                     2 => d.next_down(),
@@ -1613,19 +1944,32 @@ mod tests {
                     4 => shifted(-room),
                     5 => d * (1.0 + margin.gamma()),
                     6 => d * (1.0 - margin.gamma()),
+                    7 => shifted(step),
+                    8 => shifted(-step),
+                    9 => shifted(2.0 * step),
+                    10 => shifted(-2.0 * step),
                     _ => d * 0.5,
                 }
             })
             .collect()
     }
 
-    /// The results under `N` with the filter and without agree (and with
-    /// brute force, on every tier).
+    /// Turns the grid off.
+    fn drop_grid(tree: &mut KdTree) {
+        tree.lanes16.clear();
+        tree.core16.clear();
+    }
+
+    /// The results under `N` with the filter and the grid, with the filter
+    /// only, and with neither agree (and with brute force, on every tier).
     fn filter_changes_nothing<N: Norm>(mut tree: KdTree, k: usize, seed: u64) {
         assert!(!tree.lanes32.is_empty(), "filter on");
+        assert!(!tree.lanes16.is_empty(), "grid on");
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
         let radii = boundary_radii::<N>(&tree, &mut rng);
         let with = results::<N>(&tree, k, &radii);
+        drop_grid(&mut tree);
+        assert_eq!(with, results::<N>(&tree, k, &radii));
         tree.lanes32.clear();
         tree.core32.clear();
         assert_eq!(with, results::<N>(&tree, k, &radii));
@@ -1645,6 +1989,32 @@ mod tests {
             filter_changes_nothing::<MaxNorm>(tree, 4, 3);
             let tree = KdTree::build(pts, d, false);
             filter_changes_nothing::<Euclidean>(tree, 4, 4);
+        }
+    }
+
+    /// Clusters whose members differ by a few grid steps and fractions of
+    /// one, so that many grid distances fall within the grid's error bound
+    /// of the exact ones, in few and in many dimensions.
+    #[test]
+    fn grid_is_exact_on_near_ties() {
+        for (n, d) in [(2400, 3), (2400, 6), (600, 40)] {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(d as u64);
+            let mut pts = points(0, n, d, 31);
+            let step = KdTree::build(pts.clone(), d, false).step16;
+            assert!(step > 0.0);
+            for c in 0..n / 30 {
+                let centre: Vec<f64> = pts[c * 30 * d..c * 30 * d + d].to_vec();
+                for m in 1..10 {
+                    let row = (c * 30 + m) * d;
+                    for j in 0..d {
+                        let steps = rng.random_range(-4i32..=4) as f64 * (0.5 + m as f64 / 8.0);
+                        pts[row + j] = centre[j] + steps * step;
+                    }
+                }
+            }
+            let tree = KdTree::build(pts.clone(), d, false);
+            assert!(tree.step16 > 0.0 && (tree.step16 / step - 1.0).abs() < 0.5);
+            filter_changes_nothing::<MaxNorm>(tree, 3, 12);
         }
     }
 
@@ -1686,7 +2056,7 @@ mod tests {
     }
 
     #[test]
-    fn filter_stays_off_where_it_cannot_help() {
+    fn filter_and_grid_stay_off_where_they_cannot_help() {
         // Ties broken by a tiny jitter: most leaves lie inside one tie.
         let tied: Vec<f64> = points(0, 4000, 3, 4)
             .iter()
@@ -1694,14 +2064,14 @@ mod tests {
             .map(|(i, e)| ((i / 3 % 8) >> (i % 3) & 1) as f64 + 1e-10 * e)
             .collect();
         let tree = KdTree::build(tied, 3, false);
-        assert!(tree.lanes32.is_empty());
+        assert!(tree.lanes32.is_empty() && tree.lanes16.is_empty());
         // Offsets beyond single precision.
         let tree = KdTree::build(
             points(0, 800, 3, 6).iter().map(|v| v * 1e40).collect(),
             3,
             false,
         );
-        assert!(tree.lanes32.is_empty());
+        assert!(tree.lanes32.is_empty() && tree.lanes16.is_empty());
     }
 
     #[test]
@@ -1722,11 +2092,14 @@ mod tests {
             assert!(!tree.lanes32.is_empty(), "filter on");
             let served = tree.core32.iter().filter(|&&c| c).count();
             assert!(served < tree.core32.len() && 2 * served >= tree.core32.len());
+            let on_grid = tree.core16.iter().filter(|&&c| c).count();
+            assert!(on_grid < tree.core16.len() && 2 * on_grid >= tree.core16.len());
             for i in 0..tree.len() {
                 let leaf = tree.leaf_of(i);
                 let p = &tree.points()[i * 4..(i + 1) * 4];
                 if p.iter().any(|v| v.abs() > 1e2) {
                     assert!(!tree.filtered(leaf), "an outlier's leaf is not served");
+                    assert!(!tree.on_grid(leaf), "an outlier's leaf is off the grid");
                 }
             }
             filter_changes_nothing::<MaxNorm>(tree, 3, 8);
