@@ -109,6 +109,9 @@ pub struct KdTree {
     /// Per node: `dim` lower bounds then `dim` upper bounds.
     bounds: Vec<f64>,
     first_leaf: usize,
+    /// `starts[l]`: the first position of leaf slot `l` (and `n` at the
+    /// end), so that the leaf scans need no division.
+    starts: Vec<u32>,
     /// The leaves' points lane-wise, for the leaf-group queries.
     lanes: Vec<f64>,
     /// Per internal node, the coordinate along which its children's boxes
@@ -210,6 +213,10 @@ impl KdTree {
             }
         }
         let lanes = lanes::build_lanes(&pts, dim, shape);
+        let starts = (0..1usize << depth)
+            .map(|l| shape.range(first_leaf + l).0 as u32)
+            .chain([n as u32])
+            .collect();
         let corner = |node: usize| bounds[node * 2 * dim..(node + 1) * 2 * dim].split_at(dim);
         let axis = (0..first_leaf)
             .map(|node| {
@@ -244,6 +251,7 @@ impl KdTree {
             index,
             bounds,
             first_leaf,
+            starts,
             lanes,
             axis,
             extent,
@@ -367,6 +375,14 @@ impl KdTree {
     #[inline(always)]
     fn range(&self, node: usize) -> (usize, usize) {
         self.shape.range(node)
+    }
+
+    /// `(start, end)` positions of leaf node `leaf`, as [`KdTree::range`]
+    /// gives them.
+    #[inline(always)]
+    fn leaf_range(&self, leaf: usize) -> (usize, usize) {
+        let l = leaf - self.first_leaf;
+        (self.starts[l] as usize, self.starts[l + 1] as usize)
     }
 
     #[inline(always)]
@@ -788,6 +804,17 @@ mod tests {
                         assert!(full(2 * node + 1).abs_diff(full(2 * node + 2)) <= 1);
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn leaf_ranges_come_from_the_table_as_from_the_shape() {
+        for n in [0usize, 1, 15, 16, 17, 257, 1000, 4097] {
+            let pts: Vec<f64> = (0..n * 2).map(|i| (i * 7919 % 1013) as f64).collect();
+            let tree = KdTree::build(pts, 2, false);
+            for leaf in tree.first_leaf..2 * tree.first_leaf + 1 {
+                assert_eq!(tree.leaf_range(leaf), tree.range(leaf), "n {n} leaf {leaf}");
             }
         }
     }

@@ -1372,7 +1372,7 @@ impl<L: Vec16> KnnWalk<'_, L> {
     /// its own lane when `own` (the group's own leaf).
     #[inline(always)]
     fn scan<N: Norm>(&mut self, leaf: usize, m: Mask, own: bool) {
-        let (start, end) = self.g.tree.range(leaf);
+        let (start, end) = self.g.tree.leaf_range(leaf);
         if start == end {
             return;
         }
@@ -1623,7 +1623,7 @@ impl<L: Vec16> CountWalk<'_, L> {
             }
             if let Some(leaves) = tree.small_subtree(node, COUNT_SCAN_LEVELS) {
                 for leaf in leaves {
-                    let (s, e) = tree.range(leaf);
+                    let (s, e) = tree.leaf_range(leaf);
                     if s == e {
                         continue;
                     }
