@@ -264,24 +264,23 @@ impl KdTree {
         })
     }
 
-    /// Whether the filter serves leaf node `leaf` (never when it is off:
-    /// `core32` is then empty).
+    /// The per-leaf flag of leaf node `leaf` in `flags` (false where
+    /// `flags` is empty: the copy it belongs to is off).
     #[inline(always)]
-    fn filtered(&self, leaf: usize) -> bool {
-        self.core32
-            .get(leaf - self.first_leaf)
-            .copied()
-            .unwrap_or(false)
+    fn leaf_flag(&self, flags: &[bool], leaf: usize) -> bool {
+        flags.get(leaf - self.first_leaf).copied().unwrap_or(false)
     }
 
-    /// Whether the grid serves leaf node `leaf` (never when it is off:
-    /// `core16` is then empty).
+    /// Whether the filter serves leaf node `leaf`.
+    #[inline(always)]
+    fn filtered(&self, leaf: usize) -> bool {
+        self.leaf_flag(&self.core32, leaf)
+    }
+
+    /// Whether the grid serves leaf node `leaf`.
     #[inline(always)]
     fn on_grid(&self, leaf: usize) -> bool {
-        self.core16
-            .get(leaf - self.first_leaf)
-            .copied()
-            .unwrap_or(false)
+        self.leaf_flag(&self.core16, leaf)
     }
 
     /// The integer lane-wise block of leaf node `leaf` on the grid.
