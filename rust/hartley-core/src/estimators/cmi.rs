@@ -6,7 +6,7 @@
 //! counts taken strictly inside the joint k-th-neighbour max-norm distance.
 
 use super::digamma::digamma_int;
-use super::knn::{self, KBest, MaxNorm, NeighbourSearch};
+use super::knn::{self, KBlock, MaxNorm, NeighbourSearch};
 use super::ksg::KsgOptions;
 use super::prep::{self, strictly_below, Matrix};
 use super::resample::{estimate_with_interval, min_half_sample, Estimate, Resampling};
@@ -60,12 +60,12 @@ pub fn cmi_prepared(
     let (tree, m) = knn::build_with_marginals(joint, d, &[0..dx + dz, dx..d, dx..dx + dz], ctl)?;
     // Half the progress for the neighbours, the rest over the marginals.
     let (radii, mut done) = par_fill(n, ctl, (1, 2), |range, out: &mut [f64]| {
-        let mut bests = vec![KBest::new(k); range.len()];
+        let mut bests = KBlock::new(k, range.len());
         tree.knn_of_block::<MaxNorm>(range.start, &mut bests);
-        for (best, o) in bests.iter().zip(out) {
+        for (j, o) in out.iter_mut().enumerate() {
             // A negative radius counts nothing: every count is 0 when the
             // k-th neighbour is a duplicate.
-            *o = strictly_below(best.worst()).unwrap_or(-1.0);
+            *o = strictly_below(bests.worst(j)).unwrap_or(-1.0);
         }
     })?;
     let pts = tree.points();

@@ -8,7 +8,7 @@
 //! ball of the norm.
 
 use super::digamma::digamma_int;
-use super::knn::{self, Euclidean, KBest, MaxNorm, NeighbourSearch, Norm};
+use super::knn::{self, Euclidean, KBlock, MaxNorm, NeighbourSearch, Norm};
 use super::prep::{self, Matrix, Prep};
 use super::resample::{estimate_with_interval, min_half_sample, Estimate, Resampling};
 use crate::error::{Error, Result};
@@ -145,9 +145,11 @@ pub(crate) fn mean_log_kth<N: Norm>(
     let n = data.len() / d;
     let tree = knn::build(data, d, ctl)?;
     let sum = par_chunk_sum(n, ctl, |range| {
-        let mut bests = vec![KBest::new(k); range.len()];
+        let mut bests = KBlock::new(k, range.len());
         tree.knn_of_block::<N>(range.start, &mut bests);
-        bests.iter().map(|b| N::expand(b.worst()).ln()).sum()
+        (0..bests.len())
+            .map(|j| N::expand(bests.worst(j)).ln())
+            .sum()
     })?;
     Ok(sum / n as f64)
 }

@@ -7,7 +7,7 @@
 //! rho_k(i) the Euclidean distance from x_i to its k-th neighbour among the
 //! other x, and nu_k(i) to its k-th neighbour among the m samples y.
 
-use super::knn::{self, Euclidean, KBest, NeighbourSearch, Norm};
+use super::knn::{self, Euclidean, KBlock, NeighbourSearch, Norm};
 use super::prep::{self, Matrix, Prep};
 use crate::error::{Error, Result};
 use crate::par::{par_chunk_sum, Control, Threads};
@@ -70,15 +70,14 @@ fn kl_in_pool(x: Matrix<'_>, y: Matrix<'_>, opts: &KlOptions, ctl: &Control) -> 
         let tx = knn::build(px, d, ctl)?;
         let ty = knn::build(py, d, ctl)?;
         par_chunk_sum(n, ctl, |range| {
-            let mut own = vec![KBest::new(k); range.len()];
+            let mut own = KBlock::new(k, range.len());
             tx.knn_of_block::<Euclidean>(range.start, &mut own);
-            let mut other = vec![KBest::new(k); range.len()];
+            let mut other = KBlock::new(k, range.len());
             ty.knn_of_other::<Euclidean>(&tx, range.start, &mut other);
-            own.iter()
-                .zip(&other)
-                .map(|(own, other)| {
-                    let rho = Euclidean::expand(own.worst());
-                    let nu = Euclidean::expand(other.worst());
+            (0..own.len())
+                .map(|j| {
+                    let rho = Euclidean::expand(own.worst(j));
+                    let nu = Euclidean::expand(other.worst(j));
                     nu.ln() - rho.ln()
                 })
                 .sum::<f64>()

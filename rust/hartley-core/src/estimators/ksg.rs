@@ -4,7 +4,7 @@
 //! information", Phys. Rev. E 69, 066138 (2004).
 
 use super::digamma::digamma_int;
-use super::knn::{self, KBest, Marginal, MaxNorm, NeighbourSearch, Norm};
+use super::knn::{self, KBlock, Marginal, MaxNorm, NeighbourSearch, Norm};
 use super::pair::{ksg_pair, Ranked, Scratch, Strips, XRanks};
 use super::prep::{self, strictly_below, Matrix, Prep};
 use super::resample::{
@@ -132,18 +132,18 @@ pub fn ksg_with(
     let (n, d) = (tree.len(), tree.dim());
     // Half the progress for the neighbours, a quarter for each marginal.
     let (radii, mut done) = par_fill(n, ctl, (1, 2), |range, out: &mut [[f64; 2]]| {
-        let mut bests = vec![KBest::new(k); range.len()];
+        let mut bests = KBlock::new(k, range.len());
         tree.knn_of_block::<MaxNorm>(range.start, &mut bests);
-        for ((i, best), o) in range.zip(&bests).zip(out) {
+        for ((j, i), o) in range.enumerate().zip(out) {
             *o = match estimator {
                 // A negative radius counts nothing: n_x = n_y = 0 when the
                 // k-th neighbour is a duplicate.
-                Ksg::One => [strictly_below(best.worst()).unwrap_or(-1.0); 2],
+                Ksg::One => [strictly_below(bests.worst(j)).unwrap_or(-1.0); 2],
                 Ksg::Two => {
                     let (px, py) = tree.point(i).split_at(dx);
                     let (mut ex, mut ey) = (0.0f64, 0.0f64);
-                    for &j in best.positions() {
-                        let (qx, qy) = tree.point(j as usize).split_at(dx);
+                    for &p in bests.positions(j) {
+                        let (qx, qy) = tree.point(p as usize).split_at(dx);
                         ex = ex.max(MaxNorm::dist(px, qx));
                         ey = ey.max(MaxNorm::dist(py, qy));
                     }

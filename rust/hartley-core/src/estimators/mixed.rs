@@ -15,7 +15,7 @@
 //! discrete-continuous pair, which the digamma of strict counts does not.
 
 use super::digamma::digamma_int;
-use super::knn::{self, KBest, MaxNorm, NeighbourSearch};
+use super::knn::{self, KBlock, MaxNorm, NeighbourSearch};
 use super::prep::{self, strictly_below, Matrix, Prep};
 use crate::error::Result;
 use crate::par::{par_block_sum, par_fill, Control, Threads, CHUNK};
@@ -74,10 +74,10 @@ pub fn mixed_prepared(
     // Per point: the number of neighbours k_i and the marginal radius.
     // Half the progress for the neighbours, a quarter for each marginal.
     let (local, mut done) = par_fill(n, ctl, (1, 2), |range, out: &mut [(usize, f64)]| {
-        let mut bests = vec![KBest::new(k); range.len()];
+        let mut bests = KBlock::new(k, range.len());
         tree.knn_of_block::<MaxNorm>(range.start, &mut bests);
-        for ((i, best), o) in range.zip(&bests).zip(out) {
-            *o = match strictly_below(best.worst()) {
+        for ((j, i), o) in range.enumerate().zip(out) {
+            *o = match strictly_below(bests.worst(j)) {
                 Some(r) => (k, r),
                 // A k-th neighbour at distance 0: every duplicate counts.
                 None => (tree.count_within::<MaxNorm>(tree.point(i), 0.0), 0.0),

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::par::Control;
 
-use super::{greater, KBest, NeighbourSearch, Norm};
+use super::{greater, KBest, KBlock, NeighbourSearch, Norm};
 
 mod lanes;
 
@@ -341,22 +341,24 @@ impl KdTree {
 
     /// For the consecutive positions `first..first + bests.len()` of another
     /// tree `queries` of the same dimension, the nearest neighbours under
-    /// `N` among this tree's points (positions in this tree), one `KBest`
-    /// each (cleared first). Queries run in leaf groups of `queries`, so a
+    /// `N` among this tree's points (positions in this tree), query
+    /// `i - first` of `bests` each. Queries run in leaf groups of `queries`, so a
     /// block of whole leaves costs least; in one or two dimensions, where a
     /// single descent costs less than a group's, one by one.
     ///
     /// # Panics
     /// If the dimensions differ.
-    pub fn knn_of_other<N: Norm>(&self, queries: &KdTree, first: usize, bests: &mut [KBest]) {
+    pub fn knn_of_other<N: Norm>(&self, queries: &KdTree, first: usize, bests: &mut KBlock) {
         assert_eq!(self.dim, queries.dim, "queries of another dimension");
         if bests.is_empty() {
             return;
         }
         if self.dim <= 2 {
-            for (i, best) in (first..).zip(bests.iter_mut()) {
+            let mut best = KBest::new(bests.k());
+            for j in 0..bests.len() {
                 best.clear();
-                self.knn::<N>(queries.point(i), usize::MAX, best);
+                self.knn::<N>(queries.point(first + j), usize::MAX, &mut best);
+                bests.set(j, &best);
             }
             return;
         }
@@ -542,7 +544,7 @@ impl NeighbourSearch for KdTree {
     fn knn_of<N: Norm>(&self, i: usize, best: &mut KBest) {
         with_dim!(self.dim, d => self.knn_bottom_up::<N, _>(d, i, best));
     }
-    fn knn_of_block<N: Norm>(&self, first: usize, bests: &mut [KBest]) {
+    fn knn_of_block<N: Norm>(&self, first: usize, bests: &mut KBlock) {
         if bests.is_empty() {
             return;
         }

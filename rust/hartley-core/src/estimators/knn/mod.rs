@@ -149,6 +149,75 @@ impl KBest {
     }
 }
 
+/// The `k` nearest neighbours of each query of a block, in two flat
+/// buffers: a block of thousands of queries costs two allocations, not two
+/// per query.
+#[derive(Debug, Clone)]
+pub struct KBlock {
+    k: usize,
+    dist: Vec<f64>,
+    pos: Vec<u32>,
+}
+
+impl KBlock {
+    /// Room for `len` queries of `k >= 1` neighbours each.
+    pub fn new(k: usize, len: usize) -> Self {
+        KBlock {
+            k,
+            dist: vec![f64::INFINITY; k * len],
+            pos: vec![u32::MAX; k * len],
+        }
+    }
+
+    /// Neighbours per query.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Number of queries.
+    pub fn len(&self) -> usize {
+        self.dist.len() / self.k
+    }
+
+    /// Whether the block holds no query.
+    pub fn is_empty(&self) -> bool {
+        self.dist.is_empty()
+    }
+
+    /// Reduced distances of the neighbours of query `i`, nearest first.
+    #[inline]
+    pub fn distances(&self, i: usize) -> &[f64] {
+        &self.dist[i * self.k..(i + 1) * self.k]
+    }
+
+    /// Positions of the neighbours of query `i`, nearest first.
+    #[inline]
+    pub fn positions(&self, i: usize) -> &[u32] {
+        &self.pos[i * self.k..(i + 1) * self.k]
+    }
+
+    /// The k-th smallest reduced distance of query `i`.
+    #[inline]
+    pub fn worst(&self, i: usize) -> f64 {
+        self.dist[(i + 1) * self.k - 1]
+    }
+
+    /// The distances and positions of query `i`, to fill.
+    #[inline]
+    pub(crate) fn slot_mut(&mut self, i: usize) -> (&mut [f64], &mut [u32]) {
+        let r = i * self.k..(i + 1) * self.k;
+        (&mut self.dist[r.clone()], &mut self.pos[r])
+    }
+
+    /// Stores `best` as the result of query `i`.
+    #[inline]
+    pub(crate) fn set(&mut self, i: usize, best: &KBest) {
+        let (d, p) = self.slot_mut(i);
+        d.copy_from_slice(&best.dist);
+        p.copy_from_slice(&best.pos);
+    }
+}
+
 /// The queries the estimators need, over a fixed set of points addressed by
 /// their position in [`NeighbourSearch::points`].
 pub trait NeighbourSearch: Sync {
@@ -176,12 +245,14 @@ pub trait NeighbourSearch: Sync {
     fn knn_of<N: Norm>(&self, i: usize, best: &mut KBest) {
         self.knn::<N>(self.point(i), i, best);
     }
-    /// [`NeighbourSearch::knn_of`] for the consecutive positions `first..`,
-    /// one `KBest` each (cleared first).
-    fn knn_of_block<N: Norm>(&self, first: usize, bests: &mut [KBest]) {
-        for (i, best) in (first..).zip(bests.iter_mut()) {
+    /// [`NeighbourSearch::knn_of`] for the consecutive positions
+    /// `first..first + bests.len()`, query `i - first` of `bests` each.
+    fn knn_of_block<N: Norm>(&self, first: usize, bests: &mut KBlock) {
+        let mut best = KBest::new(bests.k());
+        for j in 0..bests.len() {
             best.clear();
-            self.knn_of::<N>(i, best);
+            self.knn_of::<N>(first + j, &mut best);
+            bests.set(j, &best);
         }
     }
     /// Number of points whose reduced distance to `q` is at most `r`.
@@ -287,9 +358,9 @@ mod tests {
             best.clear();
             brute.knn::<N>(brute.point(orig), orig, &mut best);
             assert_eq!(best.worst(), want);
-            let mut block = vec![KBest::new(k); 3];
-            brute.knn_of_block::<N>(orig, &mut block[..(n - orig).min(3)]);
-            assert_eq!(block[0].worst(), want);
+            let mut block = KBlock::new(k, (n - orig).min(3));
+            brute.knn_of_block::<N>(orig, &mut block);
+            assert_eq!(block.worst(0), want);
             let r = want * 1.3;
             let direct = data
                 .chunks_exact(d)

@@ -16,7 +16,7 @@
 //! decide the same.
 
 use super::{KdTree, Shape};
-use crate::estimators::knn::{KBest, Norm};
+use crate::estimators::knn::{KBlock, Norm};
 use crate::simd::{self, Level};
 
 /// Queries per group and points per stored leaf block.
@@ -1501,14 +1501,14 @@ fn knn_groups<L: Vec16, N: Norm>(
     tree: &KdTree,
     queries: Option<&KdTree>,
     first: usize,
-    bests: &mut [KBest],
+    bests: &mut KBlock,
 ) {
     // The group's code is written out here rather than passed in as
     // closures: a closure is compiled apart from the instruction-set tier
     // this function is inlined into, and its vector operations would not
     // be inlined.
     let end = first + bests.len();
-    let k = bests[0].dist.len();
+    let k = bests.k();
     let step16 = if N::IS_MAX { tree.step16 } else { 0.0 };
     let mut best = Best::new(k, Margin::new::<N>(tree), step16);
     let mut stack = Vec::with_capacity(STACK);
@@ -1548,16 +1548,16 @@ fn knn_groups<L: Vec16, N: Norm>(
         }
         for i in lo..hi {
             let t = i - ls;
-            let b = &mut bests[i - first];
-            b.dist.copy_from_slice(&best.dist[t * k..(t + 1) * k]);
-            b.pos.copy_from_slice(&best.pos[t * k..(t + 1) * k]);
+            let (dist, pos) = bests.slot_mut(i - first);
+            dist.copy_from_slice(&best.dist[t * k..(t + 1) * k]);
+            pos.copy_from_slice(&best.pos[t * k..(t + 1) * k]);
         }
     }
 }
 
 /// `KdTree::knn_of_block` by leaf groups.
 #[inline(always)]
-fn knn_block<L: Vec16, N: Norm>(tok: L::Token, tree: &KdTree, first: usize, bests: &mut [KBest]) {
+fn knn_block<L: Vec16, N: Norm>(tok: L::Token, tree: &KdTree, first: usize, bests: &mut KBlock) {
     knn_groups::<L, N>(tok, tree, None, first, bests);
 }
 
@@ -1572,7 +1572,7 @@ fn knn_foreign_block<L: Vec16, N: Norm>(
     tree: &KdTree,
     queries: &KdTree,
     first: usize,
-    bests: &mut [KBest],
+    bests: &mut KBlock,
 ) {
     knn_groups::<L, N>(tok, tree, Some(queries), first, bests);
 }
@@ -1733,9 +1733,9 @@ macro_rules! tiered {
     };
 }
 
-tiered!(knn_leaves, knn_block, (tree: &KdTree, first: usize, bests: &mut [KBest]));
+tiered!(knn_leaves, knn_block, (tree: &KdTree, first: usize, bests: &mut KBlock));
 tiered!(count_leaves, count_block, (tree: &KdTree, first: usize, radii: &[f64], out: &mut [u32]));
-tiered!(knn_foreign_leaves, knn_foreign_block, (tree: &KdTree, queries: &KdTree, first: usize, bests: &mut [KBest]));
+tiered!(knn_foreign_leaves, knn_foreign_block, (tree: &KdTree, queries: &KdTree, first: usize, bests: &mut KBlock));
 
 #[cfg(test)]
 mod tests {
@@ -1777,11 +1777,12 @@ mod tests {
     }
 
     fn check_knn<N: Norm>(tree: &KdTree, k: usize, level: Level, first: usize, len: usize) {
-        let mut bests = vec![KBest::new(k); len];
+        let mut bests = KBlock::new(k, len);
         knn_leaves::<N>(level, tree, first, &mut bests);
-        for (i, b) in (first..).zip(&bests) {
+        for (j, i) in (first..first + len).enumerate() {
+            let (dist, pos) = (bests.distances(j), bests.positions(j));
             let want = others::<N>(tree, i);
-            for (r, (&d, &p)) in b.dist.iter().zip(&b.pos).enumerate() {
+            for (r, (&d, &p)) in dist.iter().zip(pos).enumerate() {
                 if r < want.len() {
                     assert_eq!(d, want[r], "{level:?} pos {i} rank {r}");
                     assert!(p as usize != i && (p as usize) < tree.len());
@@ -1790,7 +1791,7 @@ mod tests {
                     assert_eq!((d, p), (f64::INFINITY, u32::MAX));
                 }
             }
-            let mut ps: Vec<u32> = b.pos.iter().copied().filter(|&p| p != u32::MAX).collect();
+            let mut ps: Vec<u32> = pos.iter().copied().filter(|&p| p != u32::MAX).collect();
             ps.sort_unstable();
             ps.dedup();
             assert_eq!(ps.len(), k.min(want.len()), "distinct neighbours");
@@ -1815,13 +1816,14 @@ mod tests {
     /// Neighbours in `tree` of the points of `queries`, against brute force.
     fn check_foreign<N: Norm>(tree: &KdTree, queries: &KdTree, k: usize, level: Level) {
         let (first, len) = (queries.len() / 5, queries.len() - queries.len() / 5);
-        let mut bests = vec![KBest::new(k); len];
+        let mut bests = KBlock::new(k, len);
         knn_foreign_leaves::<N>(level, tree, queries, first, &mut bests);
-        for (i, b) in (first..).zip(&bests) {
+        for (j, i) in (first..first + len).enumerate() {
+            let (dist, pos) = (bests.distances(j), bests.positions(j));
             let q = queries.point(i);
             let mut want: Vec<f64> = (0..tree.len()).map(|j| N::dist(q, tree.point(j))).collect();
             want.sort_by(f64::total_cmp);
-            for (r, (&d, &p)) in b.dist.iter().zip(&b.pos).enumerate() {
+            for (r, (&d, &p)) in dist.iter().zip(pos).enumerate() {
                 if r < want.len() {
                     assert_eq!(d, want[r], "{level:?} query {i} rank {r}");
                     assert_eq!(N::dist(q, tree.point(p as usize)), d);
@@ -1911,11 +1913,12 @@ mod tests {
             .map(|level| {
                 check_knn::<N>(tree, k, level, 0, n);
                 check_counts::<N>(tree, level, 0, radii);
-                let mut bests = vec![KBest::new(k); n];
+                let mut bests = KBlock::new(k, n);
                 knn_leaves::<N>(level, tree, 0, &mut bests);
                 let mut counts = vec![0u32; n];
                 count_leaves::<N>(level, tree, 0, radii, &mut counts);
-                (bests.iter().flat_map(|b| b.dist.clone()).collect(), counts)
+                let dist = (0..n).flat_map(|j| bests.distances(j).to_vec()).collect();
+                (dist, counts)
             })
             .collect()
     }
@@ -2124,12 +2127,14 @@ mod tests {
         let radii: Vec<f64> = (0..n).map(|i| (i % 13) as f64 * 0.1).collect();
         let mut reference = None;
         for level in simd::available() {
-            let mut bests = vec![KBest::new(k); n];
+            let mut bests = KBlock::new(k, n);
             knn_leaves::<MaxNorm>(level, &tree, 0, &mut bests);
             let mut counts = vec![0u32; n];
             count_leaves::<MaxNorm>(level, &tree, 0, &radii, &mut counts);
-            let got: (Vec<Vec<f64>>, Vec<u32>) =
-                (bests.iter().map(|b| b.dist.clone()).collect(), counts);
+            let got: (Vec<Vec<f64>>, Vec<u32>) = (
+                (0..n).map(|j| bests.distances(j).to_vec()).collect(),
+                counts,
+            );
             match &reference {
                 None => reference = Some(got),
                 Some(r) => assert!(*r == got, "{level:?} differs"),
