@@ -502,8 +502,8 @@ const GRID_PER_SIDE: f64 = 256.0;
 /// A cheaper first pass than the [`Filter`] for the max-norm: the points
 /// again as integers, their offsets from the centre in steps of `step`
 /// rounded to the nearest (within `GRID_HALF` steps). Integer coordinates
-/// take half the room of single-precision ones, so a vector pass compares a
-/// query with a leaf at half the cost.
+/// take half the room of single-precision ones: a leaf's coordinate fills
+/// one 256-bit vector, and integer operations settle the comparison.
 ///
 /// An offset rounds by at most half a step (and `1e-10` steps more from
 /// the double-precision arithmetic before), so a coordinate gap in steps is
