@@ -1682,13 +1682,28 @@ fn count_block<L: Vec16, N: Norm>(
         let mut r = [f64::NEG_INFINITY; LANES];
         r[lo - ls..hi - ls].copy_from_slice(&radii[lo - first..hi - first]);
         let margin = Margin::new::<N>(tree);
+        let grid = N::IS_MAX && tree.step16 > 0.0;
         let mut walk = CountWalk {
             g: Group::<L>::load(tree, tok, leaf),
             r,
             inner: r.map(|r| margin.surely_within(r)),
             outer: r.map(|r| margin.surely_beyond(r)),
-            inner16: r.map(|r| Grid::within(tree.step16, r)),
-            outer16: r.map(|r| Grid::beyond(tree.step16, r)),
+            // Thresholds on the grid only where it can serve (never read
+            // otherwise).
+            inner16: r.map(|r| {
+                if grid {
+                    Grid::within(tree.step16, r)
+                } else {
+                    -1
+                }
+            }),
+            outer16: r.map(|r| {
+                if grid {
+                    Grid::beyond(tree.step16, r)
+                } else {
+                    -1
+                }
+            }),
             count: [0; LANES],
             stack: &mut stack,
         };
