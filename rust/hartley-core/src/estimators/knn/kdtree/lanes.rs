@@ -15,7 +15,7 @@
 //! it only where its error bound proves the double-precision pass would
 //! decide the same.
 
-use super::{KdTree, Shape};
+use super::{Dim, Dynamic, Fixed, KdTree, Shape};
 use crate::estimators::knn::{KBlock, Norm};
 use crate::simd::{self, Level};
 
@@ -67,6 +67,27 @@ fn bits(mut m: Mask) -> impl Iterator<Item = usize> {
             t
         })
     })
+}
+
+/// Evaluates `$body` with `$d` bound to a [`Fixed`] dimension for `$dim` up
+/// to 16, a [`Dynamic`] one beyond: the leaf scans' loops over coordinates
+/// then unroll, without bounds checks, in the dimensions most used.
+macro_rules! unrolled {
+    ($dim:expr, $d:ident => $body:expr) => {
+        unrolled!(@ $dim, $d, $body, 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+    };
+    (@ $dim:expr, $d:ident, $body:expr, $($n:literal)*) => {
+        match $dim {
+            $($n => {
+                let $d = Fixed::<$n>;
+                $body
+            })*
+            n => {
+                let $d = Dynamic(n);
+                $body
+            }
+        }
+    };
 }
 
 /// Sixteen `f64` lanes and the arithmetic the group queries need: a
@@ -1161,19 +1182,29 @@ impl<'a, L: Vec16> Group<'a, L> {
     #[inline(always)]
     fn to_leaf16(&self, leaf: usize, t: usize) -> L::I {
         let rows = self.tree.lane_block16(leaf).as_chunks::<LANES>().0;
+        unrolled!(rows.len(), d => self.to_rows16(d, rows, t))
+    }
+
+    /// [`Group::to_leaf16`] over the `d` rows `rows`.
+    #[inline(always)]
+    fn to_rows16<D: Dim>(&self, d: D, rows: &[I], t: usize) -> L::I {
+        let (rows, q) = (&rows[..d.get()], &self.q16[..d.get()]);
+        // A lane index (below LANES): the remainder spares a bounds check
+        // per coordinate.
+        let t = t % LANES;
         let tok = self.tok;
         let zero = L::I::splat(tok, 0);
         let (mut even, mut odd) = (zero, zero);
         let mut j = 0;
-        while j + 1 < rows.len() {
-            let a = L::I::splat(tok, self.q16[j][t]).gap(L::I::load(tok, &rows[j]));
-            let b = L::I::splat(tok, self.q16[j + 1][t]).gap(L::I::load(tok, &rows[j + 1]));
+        while j + 1 < d.get() {
+            let a = L::I::splat(tok, q[j][t]).gap(L::I::load(tok, &rows[j]));
+            let b = L::I::splat(tok, q[j + 1][t]).gap(L::I::load(tok, &rows[j + 1]));
             even = even.max(a);
             odd = odd.max(b);
             j += 2;
         }
-        if j < rows.len() {
-            even = even.max(L::I::splat(tok, self.q16[j][t]).gap(L::I::load(tok, &rows[j])));
+        if j < d.get() {
+            even = even.max(L::I::splat(tok, q[j][t]).gap(L::I::load(tok, &rows[j])));
         }
         even.max(odd)
     }
@@ -1284,12 +1315,20 @@ impl<'a, L: Vec16> Group<'a, L> {
     /// (`+inf` in unused slots).
     #[inline(always)]
     fn to_leaf<N: Norm>(&self, leaf: usize, t: usize) -> L {
-        let block = self.tree.lane_block(leaf);
+        let rows = self.tree.lane_block(leaf).as_chunks::<LANES>().0;
+        unrolled!(rows.len(), d => self.to_rows::<N, _>(d, rows, t))
+    }
+
+    /// [`Group::to_leaf`] over the `d` rows `rows`.
+    #[inline(always)]
+    fn to_rows<N: Norm, D: Dim>(&self, d: D, rows: &[V], t: usize) -> L {
+        let (rows, q) = (&rows[..d.get()], &self.q[..d.get()]);
+        // A lane index, as in `to_rows16`.
+        let t = t % LANES;
         let mut acc = self.splat(0.0);
-        for (j, p) in block.chunks_exact(LANES).enumerate() {
-            let p: &V = p.try_into().expect("blocks are whole rows of lanes");
-            let d = self.splat(self.q[j][t]).sub(L::load(self.tok, p)).abs();
-            acc = acc.fold::<N>(d);
+        for j in 0..d.get() {
+            let gap = self.splat(q[j][t]).sub(L::load(self.tok, &rows[j])).abs();
+            acc = acc.fold::<N>(gap);
         }
         acc
     }
@@ -1844,6 +1883,37 @@ mod tests {
                     assert_eq!(N::dist(q, tree.point(p as usize)), d);
                 } else {
                     assert_eq!((d, p), (f64::INFINITY, u32::MAX));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_unrolled_dimension_matches_brute_force() {
+        // The leaf scans are written out for each dimension up to 16: each
+        // of them, and the general loop just past them, on every tier, with
+        // radii on neighbour distances (where the grid cannot settle and
+        // the exact pass decides) and between them.
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(17);
+        for level in simd::available() {
+            for d in 1..=17 {
+                for kind in [0, 2] {
+                    let n = 300;
+                    let tree = KdTree::build(points(kind, n, d, (d * 5 + kind) as u64), d, false);
+                    check_knn::<MaxNorm>(&tree, 3, level, 0, n);
+                    check_knn::<Euclidean>(&tree, 3, level, 0, n);
+                    let radii: Vec<f64> = (0..n)
+                        .map(|i| {
+                            let own = others::<MaxNorm>(&tree, i);
+                            let r = own[rng.random_range(0..own.len())];
+                            if rng.random_bool(0.5) {
+                                r
+                            } else {
+                                r * rng.random_range(0.9..1.1)
+                            }
+                        })
+                        .collect();
+                    check_counts::<MaxNorm>(&tree, level, 0, &radii);
                 }
             }
         }
