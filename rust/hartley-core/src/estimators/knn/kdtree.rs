@@ -136,6 +136,8 @@ pub struct KdTree {
     step16: f64,
     /// Per leaf, whether the grid serves it (empty when the grid is off).
     core16: Vec<bool>,
+    /// Per node, its box on the grid, as `bounds` (see [`lanes::Grid`]).
+    bounds16: Vec<i16>,
 }
 
 impl KdTree {
@@ -241,9 +243,11 @@ impl KdTree {
             .map_or((Vec::new(), 0.0, Vec::new()), |f| {
                 (f.lanes, f.slack, f.core)
             });
-        let (lanes16, step16, core16) = spread
-            .and_then(|s| lanes::Grid::build(&lanes, dim, s))
-            .map_or((Vec::new(), 0.0, Vec::new()), |g| (g.lanes, g.step, g.core));
+        let (lanes16, step16, core16, bounds16) = spread
+            .and_then(|s| lanes::Grid::build(&lanes, &bounds, dim, s))
+            .map_or((Vec::new(), 0.0, Vec::new(), Vec::new()), |g| {
+                (g.lanes, g.step, g.core, g.bounds)
+            });
         Ok(KdTree {
             dim,
             pts,
@@ -261,6 +265,7 @@ impl KdTree {
             lanes16,
             step16,
             core16,
+            bounds16,
         })
     }
 
@@ -324,6 +329,13 @@ impl KdTree {
     fn node_box(&self, node: usize) -> (&[f64], &[f64]) {
         let w = self.dim;
         self.bounds[node * 2 * w..(node + 1) * 2 * w].split_at(w)
+    }
+
+    /// Lower and upper corners of the box of `node` on the grid.
+    #[inline(always)]
+    fn node_box16(&self, node: usize) -> (&[i16], &[i16]) {
+        let w = self.dim;
+        self.bounds16[node * 2 * w..(node + 1) * 2 * w].split_at(w)
     }
 
     /// For the consecutive positions `first..first + radii.len()`, the

@@ -13,7 +13,8 @@
 //! compared in reduced precision, on an integer grid under the max-norm
 //! ([`Grid`]) and in single precision otherwise ([`Filter`]), which decides
 //! it only where its error bound proves the double-precision pass would
-//! decide the same.
+//! decide the same. Max-norm queries from a group on the grid test the
+//! node boxes on the grid too ([`Steps`]).
 
 use super::{Dim, Dynamic, Fixed, KdTree, Shape};
 use crate::estimators::knn::{KBlock, Norm};
@@ -270,6 +271,8 @@ trait Vec16i: Copy {
     fn splat(tok: Self::Token, v: i16) -> Self;
     /// `|self - o|`.
     fn gap(self, o: Self) -> Self;
+    /// `self - o`, saturating at the ends of the `i16` range.
+    fn sub_sat(self, o: Self) -> Self;
     fn max(self, o: Self) -> Self;
     /// Lanes where `self <= o`.
     fn le(self, o: Self) -> Mask;
@@ -293,6 +296,10 @@ impl Vec16i for Portable16 {
     #[inline(always)]
     fn gap(self, o: Self) -> Self {
         Portable16(std::array::from_fn(|t| (self.0[t] - o.0[t]).abs()))
+    }
+    #[inline(always)]
+    fn sub_sat(self, o: Self) -> Self {
+        Portable16(std::array::from_fn(|t| self.0[t].saturating_sub(o.0[t])))
     }
     #[inline(always)]
     fn max(self, o: Self) -> Self {
@@ -538,20 +545,53 @@ pub(super) struct Grid {
     pub(super) lanes: Vec<i16>,
     pub(super) step: f64,
     pub(super) core: Vec<bool>,
+    /// Every node's box on the grid (lower corner, then upper corner, as
+    /// the tree's double-precision boxes): each corner offset in steps,
+    /// rounded as the points are, so a box holds its points' grid
+    /// coordinates, then clamped to the `i16` range. The clamp moves a
+    /// corner towards the served queries (all within [`GRID_HALF`] steps of
+    /// the centre), so a gap from such a query to a box, computed with
+    /// saturating arithmetic, never exceeds the gap to any point in it: a
+    /// lower bound on the max-norm distance in steps, even to points off the
+    /// grid. An upper bound only where no corner was clamped; a clamped
+    /// corner lies more than [`GRID_HALF`] steps from every served query.
+    pub(super) bounds: Vec<i16>,
 }
 
 impl Grid {
-    /// The grid for the lane-wise points `lanes` (`dim` coordinates, spread
-    /// `spread`), or `None` where a step fine enough would leave most of the
-    /// leaves that hold points outside its reach.
-    pub(super) fn build(lanes: &[f64], dim: usize, spread: &Spread) -> Option<Grid> {
+    /// The grid for the lane-wise points `lanes` (`dim` coordinates, node
+    /// boxes `bounds`, spread `spread`), or `None` where a step fine enough
+    /// would leave most of the leaves that hold points outside its reach.
+    pub(super) fn build(
+        lanes: &[f64],
+        bounds: &[f64],
+        dim: usize,
+        spread: &Spread,
+    ) -> Option<Grid> {
+        use rayon::prelude::*;
         let (core, reach) = spread.core(spread.typical / GRID_PER_SIDE * GRID_HALF)?;
         let step = reach / GRID_HALF;
         // Every core offset lies within the reach, so the clamp never acts.
         let lanes = spread.convert(lanes, dim, &core, 0i16, |v| {
             (v / step).round().clamp(-GRID_HALF, GRID_HALF) as i16
         });
-        Some(Grid { lanes, step, core })
+        // Each chunk of `dim` values is one corner of one box.
+        let bounds = bounds
+            .par_chunks(dim)
+            .flat_map_iter(|corner| {
+                corner.iter().zip(&spread.centre).map(|(&v, &c)| {
+                    ((v - c) / step)
+                        .round()
+                        .clamp(i16::MIN as f64, i16::MAX as f64) as i16
+                })
+            })
+            .collect();
+        Some(Grid {
+            lanes,
+            step,
+            core,
+            bounds,
+        })
     }
 
     /// Error bound, in steps, of a max-norm distance in steps, with room.
@@ -684,6 +724,11 @@ mod x86 {
         fn gap(self, o: Self) -> Self {
             // SAFETY: a `Ymm16` exists, so AVX2 is available.
             unsafe { Ymm16(_mm256_abs_epi16(_mm256_sub_epi16(self.0, o.0)), PhantomData) }
+        }
+        #[inline(always)]
+        fn sub_sat(self, o: Self) -> Self {
+            // SAFETY: as in `gap`.
+            unsafe { Ymm16(_mm256_subs_epi16(self.0, o.0), PhantomData) }
         }
         #[inline(always)]
         fn max(self, o: Self) -> Self {
@@ -851,6 +896,10 @@ mod x86 {
         #[inline(always)]
         fn gap(self, o: Self) -> Self {
             Ymm16v(self.0.gap(o.0))
+        }
+        #[inline(always)]
+        fn sub_sat(self, o: Self) -> Self {
+            Ymm16v(self.0.sub_sat(o.0))
         }
         #[inline(always)]
         fn max(self, o: Self) -> Self {
@@ -1259,6 +1308,53 @@ impl<'a, L: Vec16> Group<'a, L> {
         L::load(self.tok, &self.q[j])
     }
 
+    /// Lower bounds in grid steps on the max-norm distance from each query
+    /// to the points of `node` (the group on the grid; see
+    /// [`Grid::bounds`]).
+    #[inline(always)]
+    fn near16(&self, node: usize) -> L::I {
+        let (lo, hi) = self.tree.node_box16(node);
+        let tok = self.tok;
+        let mut acc = L::I::splat(tok, 0);
+        for j in 0..self.tree.dim {
+            let q = L::I::load(tok, &self.q16[j]);
+            let below = L::I::splat(tok, lo[j]).sub_sat(q);
+            acc = acc.max(below).max(q.sub_sat(L::I::splat(tok, hi[j])));
+        }
+        acc
+    }
+
+    /// Upper bounds in grid steps on the max-norm distance from each query
+    /// to the points of `node`, where no corner of its box was clamped (at
+    /// least `GRID_HALF + 1` otherwise).
+    #[inline(always)]
+    fn far16(&self, node: usize) -> L::I {
+        let (lo, hi) = self.tree.node_box16(node);
+        let tok = self.tok;
+        let mut acc = L::I::splat(tok, 0);
+        for j in 0..self.tree.dim {
+            let q = L::I::load(tok, &self.q16[j]);
+            let above = L::I::splat(tok, hi[j]).sub_sat(q);
+            acc = acc.max(q.sub_sat(L::I::splat(tok, lo[j]))).max(above);
+        }
+        acc
+    }
+
+    /// [`Group::children`] in grid steps (max-norm only).
+    #[inline(always)]
+    fn children16(&self, node: usize, near: L::I) -> (L::I, L::I) {
+        let (l, r) = (2 * node + 1, 2 * node + 2);
+        let a = self.tree.axis[node] as usize;
+        let tok = self.tok;
+        let q = L::I::load(tok, &self.q16[a]);
+        let (_, left_hi) = self.tree.node_box16(l);
+        let (right_lo, _) = self.tree.node_box16(r);
+        (
+            near.max(q.sub_sat(L::I::splat(tok, left_hi[a]))),
+            near.max(L::I::splat(tok, right_lo[a]).sub_sat(q)),
+        )
+    }
+
     /// Reduced lower bound on the distance from each query to the box of
     /// `node`.
     #[inline(always)]
@@ -1334,6 +1430,86 @@ impl<'a, L: Vec16> Group<'a, L> {
     }
 }
 
+/// Per-lane bounds on the distances from the queries of a group to a
+/// node's box, compared with per-lane limits of the same kind: in double
+/// precision ([`Exact`], any norm), or in grid steps ([`Steps`], max-norm
+/// queries from a group on the grid), where a box test takes one 256-bit
+/// integer vector instead of two or four of doubles.
+trait Bound<L: Vec16>: Copy {
+    /// Lower bounds to the box of `node`.
+    fn near<N: Norm>(g: &Group<'_, L>, node: usize) -> Self;
+    /// Upper bounds to the box of `node`.
+    fn far<N: Norm>(g: &Group<'_, L>, node: usize) -> Self;
+    /// Lower bounds to the boxes of the two children of internal node
+    /// `node`, from `self`, those to its own.
+    fn children<N: Norm>(self, g: &Group<'_, L>, node: usize) -> (Self, Self);
+    /// Lanes where `self <= o`.
+    fn le(self, o: Self) -> Mask;
+    /// Per lane, a limit such that a box whose lower bound exceeds it holds
+    /// no point nearer than the lane's `k`-th best so far.
+    fn worst(g: &Group<'_, L>, best: &Best) -> Self;
+}
+
+/// Bounds in double precision, as reduced distances under the norm.
+#[derive(Clone, Copy)]
+struct Exact<L>(L);
+
+impl<L: Vec16> Bound<L> for Exact<L> {
+    #[inline(always)]
+    fn near<N: Norm>(g: &Group<'_, L>, node: usize) -> Self {
+        Exact(g.near::<N>(node))
+    }
+    #[inline(always)]
+    fn far<N: Norm>(g: &Group<'_, L>, node: usize) -> Self {
+        Exact(g.far::<N>(node))
+    }
+    #[inline(always)]
+    fn children<N: Norm>(self, g: &Group<'_, L>, node: usize) -> (Self, Self) {
+        let (l, r) = g.children::<N>(node, self.0);
+        (Exact(l), Exact(r))
+    }
+    #[inline(always)]
+    fn le(self, o: Self) -> Mask {
+        self.0.le(o.0)
+    }
+    #[inline(always)]
+    fn worst(g: &Group<'_, L>, best: &Best) -> Self {
+        Exact(L::load(g.tok, &best.worst))
+    }
+}
+
+/// Bounds in grid steps on max-norm distances, from the boxes of
+/// [`Grid::bounds`]: a lower bound in steps above a lane's threshold
+/// ([`Grid::beyond`]) places every point of the box beyond the lane's
+/// distance, as it does for a single point.
+#[derive(Clone, Copy)]
+struct Steps<I>(I);
+
+impl<L: Vec16> Bound<L> for Steps<L::I> {
+    #[inline(always)]
+    fn near<N: Norm>(g: &Group<'_, L>, node: usize) -> Self {
+        Steps(g.near16(node))
+    }
+    #[inline(always)]
+    fn far<N: Norm>(g: &Group<'_, L>, node: usize) -> Self {
+        Steps(g.far16(node))
+    }
+    #[inline(always)]
+    fn children<N: Norm>(self, g: &Group<'_, L>, node: usize) -> (Self, Self) {
+        debug_assert!(N::IS_MAX, "grid steps bound max-norm distances only");
+        let (l, r) = g.children16(node, self.0);
+        (Steps(l), Steps(r))
+    }
+    #[inline(always)]
+    fn le(self, o: Self) -> Mask {
+        self.0.le(o.0)
+    }
+    #[inline(always)]
+    fn worst(g: &Group<'_, L>, best: &Best) -> Self {
+        Steps(L::I::load(g.tok, &best.near16))
+    }
+}
+
 /// The `k` best candidates of every lane, sorted per lane.
 struct Best {
     k: usize,
@@ -1394,19 +1570,14 @@ impl Best {
     }
 }
 
-/// The k-nearest-neighbour search of one group.
-struct KnnWalk<'a, L: Vec16> {
+/// The k-nearest-neighbour search of one group, bounding boxes by `B`.
+struct KnnWalk<'a, L: Vec16, B> {
     g: Group<'a, L>,
     best: &'a mut Best,
-    stack: &'a mut Vec<(usize, Mask, L)>,
+    stack: &'a mut Vec<(usize, Mask, B)>,
 }
 
-impl<L: Vec16> KnnWalk<'_, L> {
-    #[inline(always)]
-    fn worst(&self) -> L {
-        L::load(self.g.tok, &self.best.worst)
-    }
-
+impl<L: Vec16, B: Bound<L>> KnnWalk<'_, L, B> {
     /// Offers the points of `leaf` to the lanes of `m`, never a point to
     /// its own lane when `own` (the group's own leaf).
     #[inline(always)]
@@ -1465,10 +1636,10 @@ impl<L: Vec16> KnnWalk<'_, L> {
     /// leaves are scanned whole. A loop over an explicit stack, so that it
     /// compiles into the caller's instruction-set tier.
     #[inline(always)]
-    fn visit<N: Norm>(&mut self, node: usize, m: Mask, near: L) {
+    fn visit<N: Norm>(&mut self, node: usize, m: Mask, near: B) {
         self.stack.push((node, m, near));
         while let Some((node, m, near)) = self.stack.pop() {
-            let m = m & near.lt(self.worst());
+            let m = m & near.le(B::worst(&self.g, self.best));
             if m == 0 {
                 continue;
             }
@@ -1479,7 +1650,7 @@ impl<L: Vec16> KnnWalk<'_, L> {
                 continue;
             }
             let (l, r) = (2 * node + 1, 2 * node + 2);
-            let (nl, nr) = self.g.children::<N>(node, near);
+            let (nl, nr) = near.children::<N>(&self.g, node);
             let left_first = nl.le(nr) & m;
             let (a, na, b, nb) = if 2 * left_first.count_ones() >= m.count_ones() {
                 (l, nl, r, nr)
@@ -1522,7 +1693,7 @@ impl<L: Vec16> KnnWalk<'_, L> {
                 return;
             }
             let sibling = if node % 2 == 1 { node + 1 } else { node - 1 };
-            let near = self.g.near::<N>(sibling);
+            let near = B::near::<N>(&self.g, sibling);
             self.visit::<N>(sibling, m, near);
             node = (node - 1) / 2;
         }
@@ -1551,6 +1722,7 @@ fn knn_groups<L: Vec16, N: Norm>(
     let step16 = if N::IS_MAX { tree.step16 } else { 0.0 };
     let mut best = Best::new(k, Margin::new::<N>(tree), step16);
     let mut stack = Vec::with_capacity(STACK);
+    let mut stack16: Vec<(usize, Mask, Steps<L::I>)> = Vec::with_capacity(STACK);
     let q_tree = queries.unwrap_or(tree);
     for leaf in q_tree.leaf_of(first)..=q_tree.leaf_of(end - 1) {
         let (ls, le) = q_tree.range(leaf);
@@ -1573,17 +1745,27 @@ fn knn_groups<L: Vec16, N: Norm>(
                 grid: false,
             },
         };
-        let mut walk = KnnWalk {
-            g,
-            best: &mut best,
-            stack: &mut stack,
-        };
         let lanes = span(lo - ls, hi - ls);
-        if queries.is_none() {
-            walk.run::<N>(leaf, lanes);
+        // Boxes in grid steps where the group's queries are on the grid.
+        if N::IS_MAX && g.grid && !tree.bounds16.is_empty() {
+            KnnWalk {
+                g,
+                best: &mut best,
+                stack: &mut stack16,
+            }
+            .run::<N>(leaf, lanes);
         } else {
-            let near = walk.g.near::<N>(0);
-            walk.visit::<N>(0, lanes, near);
+            let mut walk = KnnWalk {
+                g,
+                best: &mut best,
+                stack: &mut stack,
+            };
+            if queries.is_none() {
+                walk.run::<N>(leaf, lanes);
+            } else {
+                let near = Exact::near::<N>(&walk.g, 0);
+                walk.visit::<N>(0, lanes, near);
+            }
         }
         for i in lo..hi {
             let t = i - ls;
@@ -1628,29 +1810,35 @@ struct CountWalk<'a, L: Vec16> {
     inner16: I,
     outer16: I,
     count: [u32; LANES],
-    stack: &'a mut Vec<(usize, Mask, L)>,
 }
 
 impl<L: Vec16> CountWalk<'_, L> {
-    /// Counts for the lanes of `m` over the whole tree, depth first;
-    /// subtrees within [`COUNT_SCAN_LEVELS`] of the leaves are scanned
-    /// whole.
+    /// Counts for the lanes of `m` over the whole tree, depth first, boxes
+    /// bounded by `B`: a box whose lower bound exceeds `beyond` lies
+    /// outside a lane's ball, one whose upper bound is at most `within`
+    /// inside it. Subtrees within [`COUNT_SCAN_LEVELS`] of the leaves are
+    /// scanned whole.
     #[inline(always)]
-    fn run<N: Norm>(&mut self, m: Mask) {
+    fn run<N: Norm, B: Bound<L>>(
+        &mut self,
+        m: Mask,
+        stack: &mut Vec<(usize, Mask, B)>,
+        beyond: B,
+        within: B,
+    ) {
         let tree = self.g.tree;
-        let r = L::load(self.g.tok, &self.r);
         // A box can lie inside a query ball only if its longest side is at
         // most the ball's diameter (padded against rounding); the upper
         // bound is computed for such boxes only.
         let reach = 2.0 * bits(m).fold(0.0f64, |a, t| a.max(N::expand(self.r[t]))) * (1.0 + 1e-9);
-        self.stack.push((0, m, self.g.near::<N>(0)));
-        while let Some((node, m, near)) = self.stack.pop() {
-            let mut m = m & near.le(r);
+        stack.push((0, m, B::near::<N>(&self.g, 0)));
+        while let Some((node, m, near)) = stack.pop() {
+            let mut m = m & near.le(beyond);
             if m == 0 {
                 continue;
             }
             if tree.extent[node] <= reach {
-                let whole = m & self.g.far::<N>(node).le(r);
+                let whole = m & B::far::<N>(&self.g, node).le(within);
                 let (s, e) = tree.range(node);
                 for t in bits(whole) {
                     self.count[t] += (e - s) as u32;
@@ -1694,9 +1882,9 @@ impl<L: Vec16> CountWalk<'_, L> {
                 }
                 continue;
             }
-            let (nl, nr) = self.g.children::<N>(node, near);
-            self.stack.push((2 * node + 2, m, nr));
-            self.stack.push((2 * node + 1, m, nl));
+            let (nl, nr) = near.children::<N>(&self.g, node);
+            stack.push((2 * node + 2, m, nr));
+            stack.push((2 * node + 1, m, nl));
         }
     }
 }
@@ -1712,6 +1900,7 @@ fn count_block<L: Vec16, N: Norm>(
 ) {
     let end = first + radii.len();
     let mut stack = Vec::with_capacity(STACK);
+    let mut stack16 = Vec::with_capacity(STACK);
     for leaf in tree.leaf_of(first)..=tree.leaf_of(end - 1) {
         let (ls, le) = tree.range(leaf);
         let (lo, hi) = (ls.max(first), le.min(end));
@@ -1744,12 +1933,24 @@ fn count_block<L: Vec16, N: Norm>(
                 }
             }),
             count: [0; LANES],
-            stack: &mut stack,
         };
         // Lanes with a negative radius count nothing.
         let valid = span(lo - ls, hi - ls) & mask_of(|t| r[t] >= 0.0);
-        if valid != 0 {
-            walk.run::<N>(valid);
+        if valid == 0 {
+        } else if grid && walk.g.grid && !tree.bounds16.is_empty() {
+            // Boxes in grid steps. An upper bound there is one only for an
+            // unclamped box, whose bound to a served query is at most
+            // 2 GRID_HALF; a clamped one's exceeds GRID_HALF (see
+            // `Grid::bounds`), so capping the inner thresholds at GRID_HALF
+            // keeps clamped boxes from ever counting whole.
+            let tok = walk.g.tok;
+            let beyond = Steps(L::I::load(tok, &walk.outer16));
+            let cap = GRID_HALF as i16;
+            let within = Steps(L::I::load(tok, &walk.inner16.map(|v| v.min(cap))));
+            walk.run::<N, _>(valid, &mut stack16, beyond, within);
+        } else {
+            let r = Exact(L::load(walk.g.tok, &r));
+            walk.run::<N, _>(valid, &mut stack, r, r);
         }
         out[lo - first..hi - first].copy_from_slice(&walk.count[lo - ls..hi - ls]);
     }
@@ -2046,6 +2247,7 @@ mod tests {
     fn drop_grid(tree: &mut KdTree) {
         tree.lanes16.clear();
         tree.core16.clear();
+        tree.bounds16.clear();
     }
 
     /// The results under `N` with the filter and the grid, with the filter
@@ -2203,6 +2405,58 @@ mod tests {
         assert!(tree.core32.iter().any(|&c| !c));
         filter_changes_nothing::<MaxNorm>(tree, 3, 10);
         filter_changes_nothing::<Euclidean>(KdTree::build(spread, 3, false), 3, 11);
+    }
+
+    #[test]
+    fn boxes_in_grid_steps_bound_points_beyond_the_grid() {
+        // A dense cloud sets a fine grid; sparse points near the edge of its
+        // reach are served by it, and far points beyond the `i16` range
+        // clamp the corners of the boxes that hold them. Queries near the
+        // edge with radii of 1 to 4 grid reaches would count a clamped box
+        // whole if its upper bound were trusted: every count and neighbour
+        // must still match brute force.
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(23);
+        let mut pts = Vec::new();
+        for i in 0..4000 {
+            let y = rng.random_range(-1.0..1.0);
+            let x = match i % 20 {
+                0 | 1 => rng.random_range(8.0..9.5) * if i % 40 < 20 { 1.0 } else { -1.0 },
+                2 => rng.random_range(40.0..60.0) * if i % 40 < 20 { 1.0 } else { -1.0 },
+                _ => rng.random_range(-1.0..1.0),
+            };
+            pts.extend([x, y]);
+        }
+        let tree = KdTree::build(pts, 2, false);
+        let step = tree.step16;
+        assert!(step > 0.0);
+        let reach = GRID_HALF * step;
+        assert!((9.5..16.0).contains(&reach), "reach {reach}");
+        let clamped = tree
+            .bounds16
+            .chunks(4)
+            .zip(&tree.extent)
+            .any(|(b, &e)| e.is_finite() && b.iter().any(|&v| v == i16::MAX || v == i16::MIN));
+        assert!(clamped, "some boxes clamped");
+        let edge = (0..tree.len())
+            .filter(|&i| tree.on_grid(tree.leaf_of(i)) && tree.point(i)[0].abs() > 0.7 * reach);
+        assert!(
+            edge.count() > 20,
+            "queries served near the edge of the reach"
+        );
+        let radii: Vec<f64> = (0..tree.len())
+            .map(|i| match i % 3 {
+                0 => rng.random_range(reach..4.0 * reach),
+                1 => {
+                    let own = others::<MaxNorm>(&tree, i);
+                    own[rng.random_range(0..own.len())]
+                }
+                _ => rng.random_range(0.0..0.1),
+            })
+            .collect();
+        for level in simd::available() {
+            check_counts::<MaxNorm>(&tree, level, 0, &radii);
+            check_knn::<MaxNorm>(&tree, 3, level, 0, tree.len());
+        }
     }
 
     #[test]
