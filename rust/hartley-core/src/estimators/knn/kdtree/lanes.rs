@@ -413,8 +413,8 @@ impl Spread {
         }
         let block = dim * LANES;
         // The centre: coordinate-wise medians (of every leaf's points up to
-        // 2^16 leaves, of a regular sample of leaves beyond).
-        let stride = n_leaves.div_ceil(1 << 16);
+        // 2^10 leaves, of a regular sample of leaves beyond).
+        let stride = n_leaves.div_ceil(1 << 10);
         let centre: Vec<f64> = (0..dim)
             .into_par_iter()
             .map(|j| {
