@@ -1313,15 +1313,7 @@ impl<'a, L: Vec16> Group<'a, L> {
     /// [`Grid::bounds`]).
     #[inline(always)]
     fn near16(&self, node: usize) -> L::I {
-        let (lo, hi) = self.tree.node_box16(node);
-        let tok = self.tok;
-        let mut acc = L::I::splat(tok, 0);
-        for j in 0..self.tree.dim {
-            let q = L::I::load(tok, &self.q16[j]);
-            let below = L::I::splat(tok, lo[j]).sub_sat(q);
-            acc = acc.max(below).max(q.sub_sat(L::I::splat(tok, hi[j])));
-        }
-        acc
+        self.box16(node, false)
     }
 
     /// Upper bounds in grid steps on the max-norm distance from each query
@@ -1329,13 +1321,27 @@ impl<'a, L: Vec16> Group<'a, L> {
     /// least `GRID_HALF + 1` otherwise).
     #[inline(always)]
     fn far16(&self, node: usize) -> L::I {
+        self.box16(node, true)
+    }
+
+    /// [`Group::near16`], or with `far` [`Group::far16`]: per coordinate,
+    /// the gaps from the queries to the box's far sides or to its near ones
+    /// (negative inside), in saturating arithmetic; the largest of them
+    /// and 0.
+    #[inline(always)]
+    fn box16(&self, node: usize, far: bool) -> L::I {
         let (lo, hi) = self.tree.node_box16(node);
         let tok = self.tok;
         let mut acc = L::I::splat(tok, 0);
         for j in 0..self.tree.dim {
             let q = L::I::load(tok, &self.q16[j]);
-            let above = L::I::splat(tok, hi[j]).sub_sat(q);
-            acc = acc.max(q.sub_sat(L::I::splat(tok, lo[j]))).max(above);
+            let (lo, hi) = (L::I::splat(tok, lo[j]), L::I::splat(tok, hi[j]));
+            let (below, above) = if far {
+                (q.sub_sat(lo), hi.sub_sat(q))
+            } else {
+                (lo.sub_sat(q), q.sub_sat(hi))
+            };
+            acc = acc.max(below).max(above);
         }
         acc
     }
