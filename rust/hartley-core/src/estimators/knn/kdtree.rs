@@ -19,8 +19,6 @@ use crate::par::Control;
 
 use super::{greater, KBest, KBlock, NeighbourSearch, Norm};
 
-mod lanes;
-
 /// Most points per leaf: small enough for tight boxes, large enough to
 /// amortise the descent; one lane per point in the leaf-group queries.
 const LEAF: usize = lanes::LANES;
@@ -57,26 +55,20 @@ impl Dim for Dynamic {
     }
 }
 
-/// Runs `$body` with `$d` bound to the best [`Dim`] for `$dim`.
+/// Runs `$body` with `$d` bound to the best [`Dim`] for `$dim`: a [`Fixed`]
+/// one for each of the dimensions listed (1 to 4 unless given), a
+/// [`Dynamic`] one otherwise. Loops over a fixed dimension unroll without
+/// bounds checks.
 macro_rules! with_dim {
     ($dim:expr, $d:ident => $body:expr) => {
+        with_dim!($dim, $d => $body; 1 2 3 4)
+    };
+    ($dim:expr, $d:ident => $body:expr; $($n:literal)*) => {
         match $dim {
-            1 => {
-                let $d = Fixed::<1>;
+            $($n => {
+                let $d = Fixed::<$n>;
                 $body
-            }
-            2 => {
-                let $d = Fixed::<2>;
-                $body
-            }
-            3 => {
-                let $d = Fixed::<3>;
-                $body
-            }
-            4 => {
-                let $d = Fixed::<4>;
-                $body
-            }
+            })*
             n => {
                 let $d = Dynamic(n);
                 $body
@@ -84,6 +76,9 @@ macro_rules! with_dim {
         }
     };
 }
+
+// After `with_dim!`, which it uses.
+mod lanes;
 
 #[inline(always)]
 fn dist<N: Norm, D: Dim>(d: D, a: &[f64], b: &[f64]) -> f64 {

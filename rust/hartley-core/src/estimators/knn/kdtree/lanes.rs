@@ -70,27 +70,6 @@ fn bits(mut m: Mask) -> impl Iterator<Item = usize> {
     })
 }
 
-/// Evaluates `$body` with `$d` bound to a [`Fixed`] dimension for `$dim` up
-/// to 16, a [`Dynamic`] one beyond: the leaf scans' loops over coordinates
-/// then unroll, without bounds checks, in the dimensions most used.
-macro_rules! unrolled {
-    ($dim:expr, $d:ident => $body:expr) => {
-        unrolled!(@ $dim, $d, $body, 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
-    };
-    (@ $dim:expr, $d:ident, $body:expr, $($n:literal)*) => {
-        match $dim {
-            $($n => {
-                let $d = Fixed::<$n>;
-                $body
-            })*
-            n => {
-                let $d = Dynamic(n);
-                $body
-            }
-        }
-    };
-}
-
 /// Sixteen `f64` lanes and the arithmetic the group queries need: a
 /// portable version, left to the compiler's vectoriser, an AVX2 one and an
 /// AVX-512 one.
@@ -1217,11 +1196,19 @@ impl<'a, L: Vec16> Group<'a, L> {
         }
     }
 
+    /// Whether the group tests node boxes in grid steps ([`Steps`]): for
+    /// max-norm queries from a leaf on the grid (a tree with a grid has its
+    /// boxes on it too).
+    #[inline(always)]
+    fn steps<N: Norm>(&self) -> bool {
+        N::IS_MAX && self.grid
+    }
+
     /// Whether the grid settles the max-norm comparisons of the group with
     /// leaf `leaf`.
     #[inline(always)]
     fn grid_for<N: Norm>(&self, leaf: usize) -> bool {
-        N::IS_MAX && self.grid && self.tree.on_grid(leaf)
+        self.steps::<N>() && self.tree.on_grid(leaf)
     }
 
     /// Max-norm distances in grid steps from query `t` to the points of
@@ -1231,7 +1218,8 @@ impl<'a, L: Vec16> Group<'a, L> {
     #[inline(always)]
     fn to_leaf16(&self, leaf: usize, t: usize) -> L::I {
         let rows = self.tree.lane_block16(leaf).as_chunks::<LANES>().0;
-        unrolled!(rows.len(), d => self.to_rows16(d, rows, t))
+        // Unrolled in the dimensions most used.
+        with_dim!(rows.len(), d => self.to_rows16(d, rows, t); 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
     }
 
     /// [`Group::to_leaf16`] over the `d` rows `rows`.
@@ -1418,7 +1406,8 @@ impl<'a, L: Vec16> Group<'a, L> {
     #[inline(always)]
     fn to_leaf<N: Norm>(&self, leaf: usize, t: usize) -> L {
         let rows = self.tree.lane_block(leaf).as_chunks::<LANES>().0;
-        unrolled!(rows.len(), d => self.to_rows::<N, _>(d, rows, t))
+        // As in `to_leaf16`.
+        with_dim!(rows.len(), d => self.to_rows::<N, _>(d, rows, t); 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
     }
 
     /// [`Group::to_leaf`] over the `d` rows `rows`.
@@ -1753,7 +1742,7 @@ fn knn_groups<L: Vec16, N: Norm>(
         };
         let lanes = span(lo - ls, hi - ls);
         // Boxes in grid steps where the group's queries are on the grid.
-        if N::IS_MAX && g.grid && !tree.bounds16.is_empty() {
+        if g.steps::<N>() {
             KnnWalk {
                 g,
                 best: &mut best,
@@ -1907,6 +1896,8 @@ fn count_block<L: Vec16, N: Norm>(
     let end = first + radii.len();
     let mut stack = Vec::with_capacity(STACK);
     let mut stack16 = Vec::with_capacity(STACK);
+    let margin = Margin::new::<N>(tree);
+    let grid = N::IS_MAX && tree.step16 > 0.0;
     for leaf in tree.leaf_of(first)..=tree.leaf_of(end - 1) {
         let (ls, le) = tree.range(leaf);
         let (lo, hi) = (ls.max(first), le.min(end));
@@ -1915,8 +1906,6 @@ fn count_block<L: Vec16, N: Norm>(
         }
         let mut r = [f64::NEG_INFINITY; LANES];
         r[lo - ls..hi - ls].copy_from_slice(&radii[lo - first..hi - first]);
-        let margin = Margin::new::<N>(tree);
-        let grid = N::IS_MAX && tree.step16 > 0.0;
         let mut walk = CountWalk {
             g: Group::<L>::load(tree, tok, leaf),
             r,
@@ -1943,7 +1932,7 @@ fn count_block<L: Vec16, N: Norm>(
         // Lanes with a negative radius count nothing.
         let valid = span(lo - ls, hi - ls) & mask_of(|t| r[t] >= 0.0);
         if valid == 0 {
-        } else if grid && walk.g.grid && !tree.bounds16.is_empty() {
+        } else if walk.g.steps::<N>() {
             // Boxes in grid steps. An upper bound there is one only for an
             // unclamped box, whose bound to a served query is at most
             // 2 GRID_HALF; a clamped one's exceeds GRID_HALF (see
